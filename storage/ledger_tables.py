@@ -1,0 +1,1 @@
+"""Tables of the subsidy ledger (filled in by the ledger issue)."""

@@ -1,0 +1,57 @@
+"""Runtime settings: one pydantic-settings class read from ``VEILIG_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TILE_URL = (
+    "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/{variant}/EPSG:3857/{z}/{x}/{y}.png"
+)
+
+
+def _default_data_dir() -> Path:
+    # XDG layout, so a service account keeps its database outside the code checkout.
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "veilig"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; each field reads ``VEILIG_<NAME>`` (e.g. ``VEILIG_DATABASE_URL``)."""
+
+    model_config = SettingsConfigDict(env_prefix="VEILIG_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default a SQLite file in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/dbname",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    tile_url: str = DEFAULT_TILE_URL
+    tile_variant: str = "grijs"
+    tiles_enabled: bool = True
+    small_count_threshold: int = Field(default=5, ge=1)
+    boundary_margin_m: float = Field(default=250.0, ge=0)
+    category_map_file: Path | None = Field(
+        default=None, description="CSV (label,category) that extends the default label table"
+    )
+    max_upload_bytes: int = 200 * 1024 * 1024
+    demo_seed: int = 1
+    demo_years: int = 3
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'veilig.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
