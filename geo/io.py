@@ -1,0 +1,357 @@
+"""Reading and validating incident files: CSV, GeoJSON, GeoPackage, GeoParquet.
+
+``read_incidents`` turns a file into a clean DataFrame (RD New, UTC, fixed categories, buurt
+assigned) and a list of :class:`RowError` naming file, row, field and rule for every bad row.
+It writes nothing; storage decides what to do with the result.
+
+Row numbers count data records from 1 (a CSV's header line is not a row; CSV row 1 is on line 2).
+Times without a UTC offset are read as Europe/Amsterdam local time; a local time that does
+not exist (spring gap) or occurs twice (autumn) without an offset is refused as ambiguous.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyproj
+
+from veilig.errors import VeiligError
+
+from .categories import CATEGORIES, label_table, map_labels
+from .crs import RD_NEW, WGS84
+from .neighbourhoods import DEFAULT_MARGIN_M, assign_buurt
+from .timeutil import TZ_NAME
+
+SUPPORTED = {".csv": "CSV", ".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GeoPackage",
+             ".parquet": "GeoParquet", ".geoparquet": "GeoParquet"}
+
+_ID_COLS = ("id", "incident_id", "nummer", "registratienummer")
+_TIME_COLS = ("occurred_at", "datetime", "timestamp", "tijdstip", "datum_tijd", "pleegdatum")
+_CAT_COLS = ("category", "categorie", "label", "omschrijving_type", "type", "maatschappelijke_klasse")
+_DESC_COLS = ("description", "omschrijving", "toelichting")
+_X_COLS, _Y_COLS = ("x", "rd_x", "x_rd"), ("y", "rd_y", "y_rd")
+_LAT_COLS, _LON_COLS = ("lat", "latitude", "breedtegraad"), ("lon", "lng", "longitude", "lengtegraad")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One refused row: where, which field, and the rule it broke."""
+
+    file: str
+    row: int
+    field: str
+    reason: str
+    value: str = ""
+
+    def __str__(self) -> str:
+        shown = f" (waarde: {self.value!r})" if self.value != "" else ""
+        return f"{self.file}, row {self.row}, field {self.field}: {self.reason}{shown}"
+
+
+@dataclass
+class ReadResult:
+    """The valid rows (clean columns) and the errors; ``n_rows`` counts all data rows in the file."""
+
+    file: str
+    n_rows: int
+    valid: pd.DataFrame
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def invalid_rows(self) -> int:
+        return len({e.row for e in self.errors})
+
+
+def _pick(columns: Mapping[str, str], options: tuple[str, ...]) -> str | None:
+    for name in options:
+        if name in columns:
+            return columns[name]
+    return None
+
+
+def _read_raw(path: Path, crs: str | None) -> tuple[pd.DataFrame, str | None, str]:
+    """Read the file; return (frame with x/y or geometry coords, crs of x/y, kind)."""
+    suffix = path.suffix.lower()
+    kind = SUPPORTED.get(suffix)
+    if kind is None:
+        raise VeiligError(
+            f"{path.name}: unsupported file type '{suffix}'; use one of {', '.join(sorted(SUPPORTED))}"
+        )
+    if not path.exists():
+        raise VeiligError(f"{path}: file not found")
+    if kind == "CSV":
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                sample = fh.read(65536)
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter if sample else ","
+        except (csv.Error, UnicodeDecodeError):
+            delimiter = ","
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=delimiter,
+                             encoding="utf-8-sig", engine="c")
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise VeiligError(f"{path.name}: not a readable CSV file ({exc})") from exc
+        return df, crs, kind
+    import geopandas as gpd
+
+    try:
+        if kind == "GeoParquet":
+            gdf = gpd.read_parquet(path)
+        else:
+            gdf = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # pyogrio/pyarrow raise many types for a broken file
+        raise VeiligError(f"{path.name}: not a readable {kind} file ({exc})") from exc
+    file_crs = gdf.crs.to_string() if gdf.crs is not None else None
+    if kind == "GeoJSON" and file_crs is None:
+        file_crs = WGS84  # RFC 7946
+    if crs and file_crs and pyproj.CRS(crs) != pyproj.CRS(file_crs):
+        raise VeiligError(
+            f"{path.name}: the file declares {file_crs} but --crs says {crs}; "
+            "remove --crs or fix the file (veilig never overrides a declared CRS)"
+        )
+    used_crs = file_crs or crs
+    if used_crs is None:
+        raise VeiligError(f"{path.name}: the file has no CRS; pass --crs EPSG:28992 (or the right one)")
+    geom = gdf.geometry
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    types = geom.geom_type.to_numpy(dtype=object)
+    is_point = (types == "Point") & ~geom.is_empty.to_numpy()
+    df["__x"] = np.where(is_point, geom.x.where(is_point), np.nan) if len(gdf) else []
+    df["__y"] = np.where(is_point, geom.y.where(is_point), np.nan) if len(gdf) else []
+    df["__geomtype"] = pd.Series(types, index=df.index).fillna("missing")
+    return df, used_crs, kind
+
+
+def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse to UTC; returns (times, reason-per-row or '' when ok)."""
+    n = len(values)
+    reasons = pd.Series([""] * n, index=values.index, dtype=object)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        out = values.dt.tz_convert("UTC")
+        reasons[out.isna()] = "missing time"
+        return out, reasons
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        local = values.dt.tz_localize(TZ_NAME, ambiguous="NaT", nonexistent="NaT")
+        reasons[values.isna()] = "missing time"
+        reasons[local.isna() & values.notna()] = (
+            "ambiguous or non-existent local time (daylight-saving change); give a UTC offset"
+        )
+        return local.dt.tz_convert("UTC"), reasons
+
+    s = values.astype("string").str.strip()
+    missing = s.isna() | (s == "")
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    has_offset = s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False)
+    iso_like = s.str.match(r"^\d{4}-\d{2}-\d{2}", na=False)
+
+    aware = ~missing & has_offset & iso_like
+    if aware.any():
+        out[aware] = pd.to_datetime(s[aware], format="ISO8601", utc=True, errors="coerce")
+    naive_iso = ~missing & ~has_offset & iso_like
+    naive_dutch = ~missing & ~has_offset & s.str.match(r"^\d{1,2}-\d{1,2}-\d{4}", na=False)
+    naive_vals = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    if naive_iso.any():
+        naive_vals[naive_iso] = pd.to_datetime(s[naive_iso], format="ISO8601", errors="coerce")
+    if naive_dutch.any():
+        parsed = pd.Series(pd.NaT, index=s[naive_dutch].index, dtype="datetime64[ns]")
+        for fmt in ("%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y"):
+            todo = parsed.isna()
+            if not todo.any():
+                break
+            parsed[todo] = pd.to_datetime(s[naive_dutch][todo], format=fmt, errors="coerce")
+        naive_vals[naive_dutch] = parsed
+    naive = naive_iso | naive_dutch
+    if naive.any():
+        parsed_ok = naive & naive_vals.notna()
+        local = naive_vals[parsed_ok].dt.tz_localize(TZ_NAME, ambiguous="NaT", nonexistent="NaT")
+        out[parsed_ok] = local.dt.tz_convert("UTC")
+        reasons[parsed_ok & out.isna()] = (
+            "ambiguous or non-existent local time (daylight-saving change); give a UTC offset"
+        )
+    reasons[missing] = "missing time"
+    bad = ~missing & out.isna() & (reasons == "")
+    reasons[bad] = "not a valid date/time (use ISO 8601, e.g. 2025-03-01T21:30:00+01:00, or DD-MM-YYYY HH:MM)"
+    return out, reasons
+
+
+def read_incidents(
+    path: str | Path,
+    crs: str | None = None,
+    source: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    margin_m: float = DEFAULT_MARGIN_M,
+) -> ReadResult:
+    """Read and validate an incident file.
+
+    Parameters
+    ----------
+    path : the file (.csv, .geojson/.json, .gpkg, .parquet).
+    crs : CRS of the coordinates when the file does not declare one (CSV x/y default: EPSG:28992;
+        lat/lon columns are WGS84). A file that declares a different CRS is refused.
+    source : the source name that makes ids unique; default the file's ``source`` column or stem.
+    labels : source label -> category table (default :func:`label_table`).
+    margin_m : points up to this far outside every buurt go to the nearest one; farther are refused.
+
+    Returns
+    -------
+    ReadResult with columns ``ext_id, source, occurred_at (UTC), category, x, y, buurt,
+    description, row`` for the valid rows, and one :class:`RowError` per broken rule.
+    """
+    path = Path(path)
+    name = path.name
+    labels = labels if labels is not None else label_table()
+    df, used_crs, kind = _read_raw(path, crs)
+    n = len(df)
+    cols = {str(c).strip().lower(): c for c in df.columns}
+    rows = np.arange(1, n + 1)
+    errors: list[RowError] = []
+
+    def add_errors(mask: np.ndarray, fieldname: str, reason, values) -> None:
+        idx = np.flatnonzero(mask)
+        if idx.size == 0:
+            return
+        vals = np.asarray(values, dtype=object)
+        reasons = np.asarray(reason, dtype=object) if not isinstance(reason, str) else None
+        for i in idx:
+            v = vals[i]
+            errors.append(RowError(name, int(rows[i]), fieldname,
+                                   str(reasons[i]) if reasons is not None else reason,
+                                   "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)))
+
+    # --- required columns -------------------------------------------------------------------
+    id_col, time_col, cat_col = _pick(cols, _ID_COLS), _pick(cols, _TIME_COLS), _pick(cols, _CAT_COLS)
+    missing_cols = [label for label, c in (("id", id_col), ("occurred_at", time_col), ("category", cat_col)) if c is None]
+    if kind == "CSV":
+        x_col, y_col = _pick(cols, _X_COLS), _pick(cols, _Y_COLS)
+        lat_col, lon_col = _pick(cols, _LAT_COLS), _pick(cols, _LON_COLS)
+        if x_col and y_col:
+            xs = pd.to_numeric(df[x_col].str.replace(",", ".", regex=False), errors="coerce")
+            ys = pd.to_numeric(df[y_col].str.replace(",", ".", regex=False), errors="coerce")
+            used_crs = crs or RD_NEW
+            raw_x, raw_y = df[x_col], df[y_col]
+            fx, fy = "x", "y"
+        elif lat_col and lon_col:
+            if crs and pyproj.CRS(crs) != pyproj.CRS(WGS84):
+                raise VeiligError(f"{name}: lat/lon columns are WGS84 (EPSG:4326), but --crs says {crs}")
+            xs = pd.to_numeric(df[lon_col].str.replace(",", ".", regex=False), errors="coerce")
+            ys = pd.to_numeric(df[lat_col].str.replace(",", ".", regex=False), errors="coerce")
+            used_crs = WGS84
+            raw_x, raw_y = df[lon_col], df[lat_col]
+            fx, fy = "lon", "lat"
+        else:
+            missing_cols.append("x/y (RD New) or lat/lon (WGS84)")
+    else:
+        xs, ys = df["__x"].astype(float), df["__y"].astype(float)
+        raw_x = raw_y = df["__geomtype"]
+        fx = fy = "geometry"
+    if missing_cols:
+        raise VeiligError(
+            f"{name}: missing column(s) {', '.join(missing_cols)}; found {', '.join(map(str, df.columns[:20]))}"
+        )
+
+    # --- id: present and unique within the file ------------------------------------------------
+    ids = df[id_col].astype("string").str.strip()
+    id_missing = (ids.isna() | (ids == "")).to_numpy()
+    add_errors(id_missing, "id", "missing id", ids.fillna(""))
+    dup = ids.duplicated(keep="first").to_numpy() & ~id_missing
+    if dup.any():
+        first_row = pd.Series(rows, index=df.index).groupby(ids.values).transform("min").to_numpy()
+        add_errors(dup, "id", [f"duplicate id: also on row {r}" for r in first_row], ids)
+    too_long = (ids.str.len().fillna(0) > 200).to_numpy()
+    add_errors(too_long, "id", "id longer than 200 characters", ids)
+
+    # --- time ---------------------------------------------------------------------------------
+    times, treasons = _parse_times(df[time_col])
+    tbad = (treasons != "").to_numpy()
+    add_errors(tbad, "occurred_at", treasons.to_numpy(), df[time_col].astype(str))
+
+    # --- category -----------------------------------------------------------------------------
+    cats = map_labels(df[cat_col], labels)
+    cbad = cats.isna().to_numpy()
+    add_errors(cbad, "category", f"unknown category; expected one of {', '.join(CATEGORIES)} "
+               "or a label in the category table", df[cat_col].astype(str))
+
+    # --- location -----------------------------------------------------------------------------
+    x = xs.to_numpy(dtype=float)
+    y = ys.to_numpy(dtype=float)
+    coord_bad = ~(np.isfinite(x) & np.isfinite(y))
+    if kind == "CSV":
+        add_errors(coord_bad, f"{fx}/{fy}", "missing or non-numeric coordinate",
+                   (raw_x.astype(str) + " " + raw_y.astype(str)).to_numpy())
+    else:
+        add_errors(coord_bad, "geometry", "geometry must be a non-empty Point", raw_x)
+    if pyproj.CRS(used_crs) != pyproj.CRS(RD_NEW) and n:
+        tr = pyproj.Transformer.from_crs(used_crs, RD_NEW, always_xy=True)
+        ok = ~coord_bad
+        x = x.copy(); y = y.copy()
+        x[ok], y[ok] = tr.transform(x[ok], y[ok])
+        coord_bad |= ~(np.isfinite(x) & np.isfinite(y))
+    buurt, dist = assign_buurt(x, y, margin_m=margin_m)
+    far = ~coord_bad & (buurt == None)  # noqa: E711  (object array)
+    if far.any():
+        km = np.round(dist[far] / 1000.0, 1)
+        reasons = np.empty(n, dtype=object)
+        reasons[far] = [f"location outside Zoetermeer: {d} km from the nearest buurt "
+                        f"(limit {margin_m:.0f} m; check the CRS, now {used_crs})" for d in km]
+        add_errors(far, "location", reasons, [f"{a:.1f} {b:.1f}" for a, b in zip(xs.to_numpy(float), ys.to_numpy(float))])
+
+    # --- source and description ---------------------------------------------------------------
+    src_col = cols.get("source")
+    if source:
+        src = pd.Series(source, index=df.index, dtype="string")
+    elif src_col is not None:
+        src = df[src_col].astype("string").str.strip().fillna("").replace("", path.stem)
+    else:
+        src = pd.Series(path.stem, index=df.index, dtype="string")
+    desc_col = _pick(cols, _DESC_COLS)
+    desc = df[desc_col].astype("string") if desc_col else pd.Series(pd.NA, index=df.index, dtype="string")
+    desc = desc.where(desc.str.strip() != "", pd.NA) if desc_col else desc
+
+    bad_rows = np.zeros(n, dtype=bool)
+    for e in errors:
+        bad_rows[e.row - 1] = True
+    keep = ~bad_rows
+    valid = pd.DataFrame({
+        "row": rows[keep],
+        "ext_id": ids[keep].astype(str).to_numpy(),
+        "source": src[keep].astype(str).to_numpy(),
+        "occurred_at": times[keep].to_numpy() if n else times,
+        "category": cats[keep].astype(str).to_numpy(),
+        "x": x[keep],
+        "y": y[keep],
+        "buurt": buurt[keep].astype(str) if n else buurt,
+        "description": desc[keep].to_numpy(dtype=object),
+    })
+    valid["occurred_at"] = pd.to_datetime(valid["occurred_at"], utc=True)
+    errors.sort(key=lambda e: (e.row, e.field))
+    return ReadResult(file=name, n_rows=n, valid=valid, errors=errors)
+
+
+def write_incidents(df: pd.DataFrame, path: str | Path) -> None:
+    """Write incidents (as from :func:`veilig.geo.demo.generate_incidents`) to CSV, GeoPackage or GeoParquet.
+
+    CSV: x/y in RD New with 0.1 m, ISO 8601 times with their UTC offset; byte-identical for equal input.
+    GeoPackage and GeoParquet carry EPSG:28992 and a point geometry.
+    """
+    import geopandas as gpd
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    out = df.copy()
+    out["occurred_at"] = out["occurred_at"].map(lambda t: t.isoformat())
+    if suffix == ".csv":
+        out.to_csv(path, index=False, float_format="%.1f", lineterminator="\n")
+        return
+    gdf = gpd.GeoDataFrame(out.drop(columns=["x", "y"]),
+                           geometry=gpd.points_from_xy(df["x"], df["y"]), crs=RD_NEW)
+    if suffix == ".gpkg":
+        gdf.to_file(path, driver="GPKG", layer="incidents", engine="pyogrio")
+    elif suffix in (".parquet", ".geoparquet"):
+        gdf.to_parquet(path, index=False)
+    else:
+        raise VeiligError(f"{path.name}: write .csv, .gpkg or .parquet")

@@ -1,0 +1,256 @@
+"""Incident storage: the all-or-nothing import, queries for the analysis, buurt statistics.
+
+The import runs in one database transaction: a refusal, an error half way or a killed process
+leaves the database as it was. Rows whose (source, id) is already stored are skipped, so
+importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, func, insert, select, text
+
+from veilig.errors import VeiligError
+from veilig.geo.io import ReadResult, RowError, read_incidents
+from veilig.geo.timeutil import period_bounds
+
+from .db import Database
+from .models import BuurtStat, ImportBatch, Incident, Meta
+
+CHUNK = 20_000
+SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class ImportReport:
+    file: str
+    rows_in_file: int
+    inserted: int = 0
+    skipped_existing: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    committed: bool = False
+    batch_id: int | None = None
+
+    @property
+    def invalid_rows(self) -> int:
+        return len({e.row for e in self.errors})
+
+
+def bump_data_version(conn: Connection) -> int:
+    """Increment the data version (map caches key on it) inside the caller's transaction."""
+    current = conn.execute(select(Meta.value).where(Meta.key == "data_version")).scalar()
+    new = int(current or 0) + 1
+    if current is None:
+        conn.execute(insert(Meta).values(key="data_version", value=str(new)))
+    else:
+        conn.execute(Meta.__table__.update().where(Meta.key == "data_version").values(value=str(new)))
+    return new
+
+
+def data_version(db: Database) -> int:
+    with db.engine.connect() as conn:
+        value = conn.execute(select(Meta.value).where(Meta.key == "data_version")).scalar()
+    return int(value or 0)
+
+
+def _existing_ids(conn: Connection, source: str, ids: np.ndarray) -> set[str]:
+    # One scan per source keeps a million-row re-import fast; ids are unique per source.
+    if ids.size == 0:
+        return set()
+    result = conn.execute(select(Incident.ext_id).where(Incident.source == source))
+    return {r[0] for r in result}.intersection(ids.tolist())
+
+
+def _insert_sqlite(conn: Connection, rows: pd.DataFrame, batch_id: int, progress: ProgressFn | None, done0: int, total: int) -> None:
+    times = rows["occurred_at"].dt.tz_convert("UTC").dt.strftime(SQLITE_TIME_FORMAT).to_numpy()
+    desc = rows["description"].astype(object).where(rows["description"].notna(), None).to_numpy()
+    data = list(zip(rows["source"].to_numpy(), rows["ext_id"].to_numpy(), times,
+                    rows["category"].to_numpy(), rows["x"].to_numpy().tolist(),
+                    rows["y"].to_numpy().tolist(), rows["buurt"].to_numpy(), desc,
+                    [batch_id] * len(rows)))
+    raw = conn.connection.driver_connection
+    sql = ("INSERT INTO incidents (source, ext_id, occurred_at, category, x, y, buurt, description, batch_id) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    cur = raw.cursor()
+    for i in range(0, len(data), CHUNK):
+        cur.executemany(sql, data[i:i + CHUNK])
+        if progress:
+            progress(done0 + min(i + CHUNK, len(data)), total)
+    cur.close()
+
+
+def _insert_postgres(conn: Connection, rows: pd.DataFrame, batch_id: int, progress: ProgressFn | None, done0: int, total: int) -> None:
+    out = pd.DataFrame({
+        "source": rows["source"].to_numpy(), "ext_id": rows["ext_id"].to_numpy(),
+        "occurred_at": rows["occurred_at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f+00").to_numpy(),
+        "category": rows["category"].to_numpy(), "x": rows["x"].to_numpy(), "y": rows["y"].to_numpy(),
+        "buurt": rows["buurt"].to_numpy(), "description": rows["description"].to_numpy(dtype=object),
+        "batch_id": batch_id,
+    })
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        with cur.copy("COPY incidents (source, ext_id, occurred_at, category, x, y, buurt, description, batch_id) "
+                      "FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+            for i in range(0, len(out), CHUNK):
+                buf = io.StringIO()
+                out.iloc[i:i + CHUNK].to_csv(buf, header=False, index=False, na_rep="\\N",
+                                             quoting=csv.QUOTE_MINIMAL, float_format="%.3f")
+                copy.write(buf.getvalue())
+                if progress:
+                    progress(done0 + min(i + CHUNK, len(out)), total)
+
+
+def store_incidents(
+    db: Database,
+    result: ReadResult,
+    skip_invalid: bool = False,
+    progress: ProgressFn | None = None,
+) -> ImportReport:
+    """Write the valid rows of ``result`` in one transaction (nothing when any row is invalid, unless ``skip_invalid``)."""
+    report = ImportReport(file=result.file, rows_in_file=result.n_rows, errors=list(result.errors))
+    if result.errors and not skip_invalid:
+        return report
+    rows = result.valid
+    with db.write() as conn:
+        if not db.is_sqlite:
+            # Serialise concurrent imports; readers are not blocked.
+            conn.execute(text("LOCK TABLE incidents IN SHARE ROW EXCLUSIVE MODE"))
+        keep = np.ones(len(rows), dtype=bool)
+        for source, idx in rows.groupby("source").indices.items():
+            existing = _existing_ids(conn, source, rows["ext_id"].to_numpy()[idx])
+            if existing:
+                keep[idx] = ~np.isin(rows["ext_id"].to_numpy()[idx], list(existing))
+        new_rows = rows[keep]
+        report.skipped_existing = int((~keep).sum())
+        batch_id = conn.execute(insert(ImportBatch).values(
+            filename=result.file, source=",".join(sorted(rows["source"].unique())) or "-",
+            rows_in_file=result.n_rows, rows_inserted=len(new_rows),
+            rows_skipped_existing=report.skipped_existing, rows_invalid=report.invalid_rows,
+            imported_at=datetime.now(timezone.utc),
+        ).returning(ImportBatch.id)).scalar_one()
+        if len(new_rows):
+            writer = _insert_sqlite if db.is_sqlite else _insert_postgres
+            writer(conn, new_rows, batch_id, progress, 0, len(new_rows))
+            bump_data_version(conn)
+        report.inserted = len(new_rows)
+        report.batch_id = batch_id
+    report.committed = True
+    return report
+
+
+def import_incidents_file(
+    db: Database,
+    path: str | Path,
+    crs: str | None = None,
+    source: str | None = None,
+    skip_invalid: bool = False,
+    labels=None,
+    margin_m: float = 250.0,
+    progress: ProgressFn | None = None,
+) -> ImportReport:
+    """Read, validate and store an incident file; see :func:`veilig.geo.io.read_incidents`."""
+    result = read_incidents(path, crs=crs, source=source, labels=labels, margin_m=margin_m)
+    return store_incidents(db, result, skip_invalid=skip_invalid, progress=progress)
+
+
+def load_incidents(
+    db: Database,
+    categories: Sequence[str] | None = None,
+    start: date | datetime | None = None,
+    end: date | datetime | None = None,
+    include_description: bool = False,
+) -> pd.DataFrame:
+    """Incidents of ``categories`` in the inclusive local period, sorted by time.
+
+    Columns: ``id, source, ext_id, occurred_at`` (UTC, tz-aware), ``category, x, y, buurt``
+    (and ``description`` when asked: personal data, for analysts only).
+    """
+    cols = [Incident.id, Incident.source, Incident.ext_id, Incident.occurred_at, Incident.category,
+            Incident.x, Incident.y, Incident.buurt]
+    if include_description:
+        cols.append(Incident.description)
+    stmt = select(*cols)
+    if categories is not None:
+        stmt = stmt.where(Incident.category.in_(list(categories)))
+    lo, hi = period_bounds(start, end)
+    if lo is not None:
+        stmt = stmt.where(Incident.occurred_at >= lo.to_pydatetime())
+    if hi is not None:
+        stmt = stmt.where(Incident.occurred_at < hi.to_pydatetime())
+    stmt = stmt.order_by(Incident.occurred_at, Incident.id)
+    with db.engine.connect() as conn:
+        result = conn.execute(stmt)
+        df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    if df.empty:
+        df = pd.DataFrame({c.key: pd.Series(dtype=object) for c in cols})
+        df["occurred_at"] = pd.Series(dtype="datetime64[ns, UTC]")
+        df["x"] = pd.Series(dtype=float)
+        df["y"] = pd.Series(dtype=float)
+        return df
+    df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
+    df["x"] = df["x"].astype(float)
+    df["y"] = df["y"].astype(float)
+    return df
+
+
+def count_incidents(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Incident)).scalar_one())
+
+
+def load_buurt_stats(db: Database) -> pd.DataFrame:
+    """Imported per-buurt statistics: ``statcode, statnaam, inhabitants, dwellings, year`` (maybe empty)."""
+    with db.engine.connect() as conn:
+        result = conn.execute(select(BuurtStat.statcode, BuurtStat.statnaam, BuurtStat.inhabitants,
+                                     BuurtStat.dwellings, BuurtStat.year).order_by(BuurtStat.statcode))
+        return pd.DataFrame(result.fetchall(), columns=["statcode", "statnaam", "inhabitants", "dwellings", "year"])
+
+
+def import_buurt_stats(db: Database, path: str | Path, known_statcodes: set[str]) -> int:
+    """Import a CSV of per-buurt figures (statcode, [statnaam], inhabitants, dwellings, [year]); all or nothing."""
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python", encoding="utf-8-sig")
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise VeiligError(f"{path.name}: not a readable CSV file ({exc})") from exc
+    df.columns = [c.strip().lower() for c in df.columns]
+    aliases = {"aantal_inwoners": "inhabitants", "inwoners": "inhabitants", "woningvoorraad": "dwellings",
+               "woningen": "dwellings", "jaar": "year", "buurtcode": "statcode", "buurtnaam": "statnaam"}
+    df = df.rename(columns=aliases)
+    if "statcode" not in df.columns:
+        raise VeiligError(f"{path.name}: missing column 'statcode'")
+    problems: list[str] = []
+    records = []
+    for i, row in enumerate(df.to_dict("records"), start=1):
+        code = row["statcode"].strip()
+        if code not in known_statcodes:
+            problems.append(f"{path.name}, row {i}, field statcode: '{code}' is not a Zoetermeer buurt")
+            continue
+        rec = {"statcode": code, "statnaam": (row.get("statnaam") or None)}
+        for fld in ("inhabitants", "dwellings", "year"):
+            raw = str(row.get(fld, "")).strip().replace(".", "")
+            if raw == "":
+                rec[fld] = None
+            elif raw.isdigit():
+                rec[fld] = int(raw)
+            else:
+                problems.append(f"{path.name}, row {i}, field {fld}: '{row.get(fld)}' is not a whole number")
+        records.append(rec)
+    if problems:
+        raise VeiligError("statistics refused, nothing imported:\n" + "\n".join(problems))
+    with db.write() as conn:
+        conn.execute(BuurtStat.__table__.delete().where(BuurtStat.statcode.in_([r["statcode"] for r in records])))
+        if records:
+            conn.execute(insert(BuurtStat), records)
+        bump_data_version(conn)
+    return len(records)
