@@ -38,7 +38,9 @@ _register_commands()
 def main() -> None:
     """Console-script entry point: clear messages instead of tracebacks."""
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False: click returns the code of typer.Exit instead of exiting.
+        rc = app(standalone_mode=False)
+        sys.exit(rc if isinstance(rc, int) else 0)
     except VeiligError as exc:
         typer.secho(f"fout: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(2)

@@ -157,7 +157,7 @@ def _jitter_inside(rng, union, cx, cy, sigma):
 
 def _sample_times(rng, category: str, n: int, days: pd.DatetimeIndex) -> np.ndarray:
     """Naive local datetimes (numpy datetime64[s]) following the category's time pattern."""
-    wd = np.asarray(_WEEKDAY.get(category, [1.0] * 7))[days.weekday]
+    wd = np.asarray(_WEEKDAY.get(category, [1.0] * 7))[days.day_of_week]
     mo = np.asarray(_MONTH.get(category, [1.0] * 12))[days.month - 1]
     p = wd * mo
     day_idx = rng.choice(len(days), size=n, p=p / p.sum())
