@@ -60,6 +60,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         return
     ok, why = _pg_available()
     if not ok:
+        if os.environ.get("VEILIG_REQUIRE_POSTGRES"):
+            pytest.fail(f"CI requires PostgreSQL: {why}")
         pytest.skip(why)
     url = create_pg_database()
     try:
