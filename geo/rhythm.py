@@ -138,6 +138,9 @@ class RhythmResult:
         Incidents of the theme in the period (and buurt).
     suppressed_below : int or None
         The threshold applied by :func:`suppress_small_counts`, ``None`` when unsuppressed.
+    area : str or None
+        The area the rhythm is of: ``None`` for the city, the statcode for a buurt, a plan
+        area id (``hotspot-<id>``) for :func:`veilig.geo.shiftplan.area_rhythm`.
     """
 
     theme: str
@@ -146,7 +149,7 @@ class RhythmResult:
     end: dt.date
     buurt: str | None
     counts: list[list[int | None]]
-    hours: np.ndarray = field(repr=False)
+    hours: np.ndarray = field(repr=False, compare=False)
     peaks: list[Peak]
     months: list[int | None]
     holidays: list[dict]
@@ -154,15 +157,17 @@ class RhythmResult:
     exclude_holidays: bool = False
     alpha: float = DEFAULT_ALPHA
     suppressed_below: int | None = None
+    area: str | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready: ``theme``, ``start``, ``end``, ``buurt``, ``counts``, ``peaks``, ``months``,
-        ``holidays``, ``total``, ``suppressed_below``."""
+        """JSON-ready: ``theme``, ``start``, ``end``, ``buurt``, ``area``, ``counts``, ``peaks``,
+        ``months``, ``holidays``, ``total``, ``suppressed_below``."""
         return {
             "theme": self.theme,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "buurt": self.buurt,
+            "area": self.area,
             "counts": [list(row) for row in self.counts],
             "peaks": [p.to_dict() for p in self.peaks],
             "months": list(self.months),
@@ -416,7 +421,7 @@ def rhythm_by_buurt(
         buurten = load_buurten()
     period = resolve_period(incidents, start, end)
     local = _theme_local_times(incidents, categories, period, None)
-    codes = incidents.loc[local.index, "buurt"]
+    codes = incidents.loc[local.index, "buurt"].astype("string").str.upper()
     return {
         code: _rhythm_of(local[codes == code], theme_key, categories, period, code, alpha, exclude_holidays)
         for code in buurten["statcode"].astype(str)
@@ -477,4 +482,5 @@ def _rhythm_of(
         total=int(counts.sum()),
         exclude_holidays=exclude_holidays,
         alpha=alpha,
+        area=buurt,
     )

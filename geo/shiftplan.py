@@ -19,11 +19,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from veilig.errors import VeiligError
+from veilig.errors import NotFoundError, VeiligError
 
 from . import calendar_nl as cal
 from .crs import RD_NEW
-from .rhythm import DEFAULT_SMALL_COUNT_THRESHOLD, _is_small, _require_columns, theme_categories
+from .rhythm import (
+    DEFAULT_ALPHA,
+    DEFAULT_SMALL_COUNT_THRESHOLD,
+    RhythmResult,
+    _is_small,
+    _require_columns,
+    resolve_period,
+    rhythm,
+    theme_categories,
+)
 
 DEFAULT_PAIRS = 2
 DEFAULT_RECENT_WEEKS = 8
@@ -388,12 +397,12 @@ class ShiftPlan:
     end: dt.date
     pairs: int
     shifts: tuple[Shift, ...]
-    table: pd.DataFrame
+    table: pd.DataFrame = field(compare=False)
     coverage: Coverage | None
     coverage_note: str
     holidays: list[dict]
     method: dict
-    areas: gpd.GeoDataFrame = field(repr=False)
+    areas: gpd.GeoDataFrame = field(repr=False, compare=False)
     suppressed_below: int | None = None
 
     def to_dict(self) -> dict:
@@ -848,3 +857,39 @@ def plan_coverage(
     hit_rate = captured / n if n else None
     pai = hit_rate / area_share if hit_rate is not None and area_share else None
     return Coverage(period.start, period.end, n, int(captured), hit_rate, area_share, pai)
+
+
+def area_rhythm(
+    incidents: pd.DataFrame,
+    theme: str,
+    area_id: str,
+    areas: gpd.GeoDataFrame,
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    *,
+    themes: Mapping[str, Sequence[str]] | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    exclude_holidays: bool = False,
+) -> RhythmResult:
+    """The rhythm (:func:`veilig.geo.rhythm.rhythm`) of one plan area, e.g. a hotspot polygon.
+
+    ``area_id`` is a row of ``areas`` (:func:`build_areas`, or :attr:`ShiftPlan.areas`); its
+    incidents are those :func:`assign_areas` gives it, so a buurt cut by hotspots means its
+    remainder. A missing ``start``/``end`` defaults to the first/last day of all ``incidents``.
+    The result's ``area`` is ``area_id``; ``buurt`` is the statcode for a buurt area, else ``None``.
+    An unknown area is a :class:`~veilig.errors.NotFoundError`.
+    """
+    match = areas.loc[areas["area_id"].astype(str) == str(area_id)]
+    if match.empty:
+        raise NotFoundError(f"unknown area '{area_id}': use one of the plan's area ids")
+    period = resolve_period(incidents, start, end)
+    categories = theme_categories(theme, themes)
+    sub = incidents.loc[incidents["category"].isin(categories)]
+    sub = sub.loc[assign_areas(sub, areas) == str(area_id)]
+    # The buurt column would restrict twice (and is not the area); the city path of rhythm() does.
+    result = rhythm(
+        sub.drop(columns=["buurt"], errors="ignore"), theme, period.start, period.end,
+        themes=themes, alpha=alpha, exclude_holidays=exclude_holidays,
+    )
+    is_buurt = match["area_kind"].iloc[0] == "buurt"
+    return dataclasses.replace(result, area=str(area_id), buurt=str(area_id) if is_buurt else None)

@@ -11,14 +11,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from veilig.errors import VeiligError
+from veilig.errors import NotFoundError, VeiligError
 from veilig.geo import calendar_nl as cal
 from veilig.geo.rhythm import suppress_small_counts
 from veilig.geo.shiftplan import (
     DEFAULT_SHIFTS,
     PLAN_COLUMNS,
     Shift,
+    area_rhythm,
     assign_areas,
     build_areas,
     incident_shifts,
@@ -321,6 +324,23 @@ def test_hotspot_polygons_become_areas_of_their_own_and_the_areas_partition_the_
     assert (ev["area_id"], ev["area_kind"], ev["statcode"]) == ("hotspot-7", "hotspot", "A")
 
 
+def test_the_selected_area_of_a_plan_has_its_own_rhythm():
+    buurten = squares()
+    hot = gpd.GeoDataFrame({"id": [7]}, geometry=[shapely.box(X0 + 150, Y0, X0 + 250, Y0 + 50)], crs="EPSG:28992")
+    areas = build_areas(buurten, hot)
+    inc = incidents([("2025-03-07 21:15", "A"), ("2025-03-08 10:00", "A"), ("2025-03-08 11:00", "B")], buurten)
+    inc.loc[0, ["x", "y"]] = X0 + 190, Y0 + 20  # the first one in the hotspot
+    inc.loc[2, ["x", "y"]] = X0 + 250, Y0 + 80  # B, clear of the hotspot
+    r = area_rhythm(inc, "jeugd", "hotspot-7", areas, "2025-03-01", "2025-03-31")
+    assert (r.area, r.buurt, r.total) == ("hotspot-7", None, 1)
+    assert np.array(r.counts)[4, 21] == 1
+    rest = area_rhythm(inc, "jeugd", "A", areas)
+    assert (rest.area, rest.buurt, rest.total) == ("A", "A", 1)
+    assert rest.to_dict()["area"] == "A"
+    with pytest.raises(NotFoundError, match="unknown area 'hotspot-8'"):
+        area_rhythm(inc, "jeugd", "hotspot-8", areas)
+
+
 def test_hotspots_in_another_crs_are_refused_not_reprojected():
     hot = gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.box(4.4, 52.0, 4.5, 52.1)], crs="EPSG:4326")
     with pytest.raises(VeiligError, match="EPSG:28992"):
@@ -366,7 +386,8 @@ def test_the_plan_is_a_table_for_json_and_csv(demo):
     assert list(plan.table.columns) == PLAN_COLUMNS
     assert len(plan.table) == 7 * 3 * 2
     d = json.loads(json.dumps(plan.to_dict()))
-    assert (d["theme"], d["week"], d["start"], d["end"], d["pairs"]) == ("jeugd", "2025-W10", "2025-03-03", "2025-03-09", 2)
+    assert (d["theme"], d["week"], d["start"], d["end"]) == ("jeugd", "2025-W10", "2025-03-03", "2025-03-09")
+    assert d["pairs"] == 2
     assert d["shifts"] == ["08-16", "16-24", "00-08"]
     assert set(d["coverage"]) == {"start", "end", "n_incidents", "n_captured", "hit_rate", "area_share", "pai"}
     assert d["plan"][0]["shift"] == "00-08" and d["plan"][0]["pair"] == 1
@@ -387,3 +408,60 @@ def test_planners_see_no_small_counts_in_the_backtest():
     assert hidden.coverage.hit_rate is None and hidden.coverage.pai is None
     assert hidden.to_dict()["suppressed_below"] == 5
     pd.testing.assert_frame_equal(hidden.table, plan.table)
+
+
+# ---------------------------------------------------------------------------------- invariant
+
+_SHIFT_SETS = ["08-16,16-24,00-08", "00-12,12-24", "22-06,06-14,14-22", "02-10,10-18"]
+_FIRST_DAYS = [dt.date(2025, 3, 29), dt.date(2025, 10, 25), dt.date(2025, 6, 3)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shift_spec=st.sampled_from(_SHIFT_SETS),
+    first=st.sampled_from(_FIRST_DAYS),
+    n_days=st.integers(1, 3),
+    events=st.lists(st.tuples(st.integers(0, 5 * 86400 - 1), st.sampled_from("ABC")), max_size=30),
+    flags=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2), st.sampled_from("ABC")), max_size=12),
+)
+def test_coverage_counts_an_incident_as_captured_exactly_when_its_area_was_flagged_at_that_moment(
+    shift_spec, first, n_days, events, flags
+):
+    buurten = squares()
+    areas = build_areas(buurten)
+    shifts = parse_shifts(shift_spec)
+    period = cal.Period(first, first + dt.timedelta(days=n_days - 1))
+    origin = period.start_ts - pd.Timedelta(days=1)
+    # Real (UTC-based) instants from a day before the period to a day or more after it.
+    times = [(origin.tz_convert("UTC") + pd.Timedelta(seconds=s)).tz_convert(TZ) for s, _ in events]
+    inc = pd.DataFrame(
+        {
+            "occurred_at": pd.DatetimeIndex(times, tz=TZ) if times else pd.DatetimeIndex([], tz=TZ),
+            "category": "overlast_jeugd",
+            "buurt": [a for _, a in events],
+        }
+    )
+    plan_rows = [
+        ((first + dt.timedelta(days=d)).isoformat(), shifts[i % len(shifts)].name, a)
+        for d, i, a in flags
+        if d < n_days
+    ]
+    plan = pd.DataFrame(plan_rows, columns=["date", "shift", "area_id"])
+    cov = plan_coverage(plan, inc, areas, period, shifts)
+
+    # Brute force: the shift instance whose real interval holds the moment.
+    flagged = {(dt.date.fromisoformat(d), s, a) for d, s, a in plan_rows}
+    n = captured = 0
+    for t, (_, area) in zip(times, events):
+        if not (period.start_ts <= t < period.end_ts):
+            continue
+        n += 1
+        for day in (t.date() - dt.timedelta(days=1), t.date()):
+            for s in shifts:
+                lo, hi = s.interval(day)
+                if lo <= t < hi and (day, s.name, area) in flagged:
+                    captured += 1
+    assert (cov.n_incidents, cov.n_captured) == (n, captured)
+    assert 0 <= cov.area_share <= 1
+    if n:
+        assert cov.hit_rate == pytest.approx(captured / n)
