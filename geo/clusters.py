@@ -102,7 +102,7 @@ def _tree_query_within(tree: cKDTree, Q: np.ndarray, eps: float) -> tuple[np.nda
     if Q.shape[0] == 0:
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.intp)
     # cKDTree's distance_upper_bound is strict; the next float up makes it inclusive like DBSCAN's eps.
-    d, j = tree.query(Q, k=1, distance_upper_bound=float(np.nextafter(eps, np.inf)))
+    d, j = tree.query(Q, k=1, distance_upper_bound=float(np.nextafter(eps, np.inf)), workers=-1)
     found = d <= eps
     return found, j
 
@@ -223,10 +223,10 @@ def _grid_dbscan(P: np.ndarray, w: np.ndarray, eps: float, min_samples: float) -
         if np.all(wn == np.round(wn)) and wn.sum() <= 4 * max(m, 1_000_000):
             # Whole weights (merged duplicates): count over the locations repeated by weight.
             tree = cKDTree(np.repeat(P[near], wn.astype(np.int64), axis=0))
-            sums = tree.query_ball_point(P[cand], eps, return_length=True).astype(np.float64)
+            sums = tree.query_ball_point(P[cand], eps, return_length=True, workers=-1).astype(np.float64)
         else:
             tree = cKDTree(P[near])
-            lengths = tree.query_ball_point(P[cand], eps, return_length=True)
+            lengths = tree.query_ball_point(P[cand], eps, return_length=True, workers=-1)
             sums = np.empty(cand.size)
             cum = np.cumsum(lengths)
             inner = np.searchsorted(cum, np.arange(_CHUNK_ENTRIES, cum[-1], _CHUNK_ENTRIES))
