@@ -10,6 +10,8 @@ import csv
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
+
 from veilig.errors import VeiligError
 
 CATEGORIES: tuple[str, ...] = (
@@ -105,8 +107,12 @@ def read_label_file(path: Path) -> dict[str, str]:
 
 def map_labels(labels, table: Mapping[str, str]):
     """Map a pandas Series of labels to categories; unknown labels become NaN."""
-    norm = labels.astype("string").str.strip().str.lower().str.split().str.join(" ")
-    return norm.map(dict(table))
+    import pandas as pd
+
+    # Normalise each distinct label once: a million rows carry only a handful of labels.
+    codes, uniques = pd.factorize(labels.astype("string"), use_na_sentinel=True)
+    mapped = np.array([table.get(normalise_label(u)) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=labels.index, dtype=object).where(codes >= 0, None)
 
 
 def resolve_categories(name: str) -> tuple[str, ...]:

@@ -215,7 +215,8 @@ def read_incidents(
         idx = np.flatnonzero(mask)
         if idx.size == 0:
             return
-        vals = np.asarray(values, dtype=object)
+        # ``values`` may be a callable so that formatting a million values is only paid on errors.
+        vals = np.asarray(values() if callable(values) else values, dtype=object)
         reasons = np.asarray(reason, dtype=object) if not isinstance(reason, str) else None
         for i in idx:
             v = vals[i]
@@ -268,13 +269,13 @@ def read_incidents(
     # --- time ---------------------------------------------------------------------------------
     times, treasons = _parse_times(df[time_col])
     tbad = (treasons != "").to_numpy()
-    add_errors(tbad, "occurred_at", treasons.to_numpy(), df[time_col].astype(str))
+    add_errors(tbad, "occurred_at", treasons.to_numpy(), lambda: df[time_col].astype(str))
 
     # --- category -----------------------------------------------------------------------------
     cats = map_labels(df[cat_col], labels)
     cbad = cats.isna().to_numpy()
     add_errors(cbad, "category", f"unknown category; expected one of {', '.join(CATEGORIES)} "
-               "or a label in the category table", df[cat_col].astype(str))
+               "or a label in the category table", lambda: df[cat_col].astype(str))
 
     # --- location -----------------------------------------------------------------------------
     x = xs.to_numpy(dtype=float)
@@ -282,7 +283,7 @@ def read_incidents(
     coord_bad = ~(np.isfinite(x) & np.isfinite(y))
     if kind == "CSV":
         add_errors(coord_bad, f"{fx}/{fy}", "missing or non-numeric coordinate",
-                   (raw_x.astype(str) + " " + raw_y.astype(str)).to_numpy())
+                   lambda: (raw_x.astype(str) + " " + raw_y.astype(str)).to_numpy())
     else:
         add_errors(coord_bad, "geometry", "geometry must be a non-empty Point", raw_x)
     if pyproj.CRS(used_crs) != pyproj.CRS(RD_NEW) and n:
@@ -298,7 +299,8 @@ def read_incidents(
         reasons = np.empty(n, dtype=object)
         reasons[far] = [f"location outside Zoetermeer: {d} km from the nearest buurt "
                         f"(limit {margin_m:.0f} m; check the CRS, now {used_crs})" for d in km]
-        add_errors(far, "location", reasons, [f"{a:.1f} {b:.1f}" for a, b in zip(xs.to_numpy(float), ys.to_numpy(float))])
+        add_errors(far, "location", reasons,
+                   lambda: [f"{a:.1f} {b:.1f}" for a, b in zip(xs.to_numpy(float), ys.to_numpy(float))])
 
     # --- source and description ---------------------------------------------------------------
     src_col = cols.get("source")
@@ -320,7 +322,7 @@ def read_incidents(
         "row": rows[keep],
         "ext_id": ids[keep].astype(str).to_numpy(),
         "source": src[keep].astype(str).to_numpy(),
-        "occurred_at": times[keep].to_numpy() if n else times,
+        "occurred_at": times[keep].array if n else times.array,
         "category": cats[keep].astype(str).to_numpy(),
         "x": x[keep],
         "y": y[keep],
@@ -343,7 +345,9 @@ def write_incidents(df: pd.DataFrame, path: str | Path) -> None:
     path = Path(path)
     suffix = path.suffix.lower()
     out = df.copy()
-    out["occurred_at"] = out["occurred_at"].map(lambda t: t.isoformat())
+    if suffix != ".parquet":
+        # CSV and GeoPackage carry ISO 8601 text with the local UTC offset; Parquet a tz-aware timestamp.
+        out["occurred_at"] = out["occurred_at"].map(lambda t: t.isoformat())
     if suffix == ".csv":
         out.to_csv(path, index=False, float_format="%.1f", lineterminator="\n")
         return

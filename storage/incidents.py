@@ -7,7 +7,6 @@ importing the same file twice changes nothing.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -71,43 +70,63 @@ def _existing_ids(conn: Connection, source: str, ids: np.ndarray) -> set[str]:
     return {r[0] for r in result}.intersection(ids.tolist())
 
 
+def _sqlite_times(times: pd.Series) -> np.ndarray:
+    # SQLAlchemy's SQLite DATETIME text format, in UTC; vectorised (strftime is 10x slower).
+    utc = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+    text_times = np.datetime_as_string(utc, unit="us")
+    return np.char.replace(text_times, "T", " ")
+
+
 def _insert_sqlite(conn: Connection, rows: pd.DataFrame, batch_id: int, progress: ProgressFn | None, done0: int, total: int) -> None:
-    times = rows["occurred_at"].dt.tz_convert("UTC").dt.strftime(SQLITE_TIME_FORMAT).to_numpy()
-    desc = rows["description"].astype(object).where(rows["description"].notna(), None).to_numpy()
-    data = list(zip(rows["source"].to_numpy(), rows["ext_id"].to_numpy(), times,
-                    rows["category"].to_numpy(), rows["x"].to_numpy().tolist(),
-                    rows["y"].to_numpy().tolist(), rows["buurt"].to_numpy(), desc,
-                    [batch_id] * len(rows)))
+    times = _sqlite_times(rows["occurred_at"]).tolist()
+    desc = rows["description"].astype(object).where(rows["description"].notna(), None).tolist()
+    data = list(zip(rows["source"].tolist(), rows["ext_id"].tolist(), times,
+                    rows["category"].tolist(), rows["x"].tolist(), rows["y"].tolist(),
+                    rows["buurt"].tolist(), desc, [batch_id] * len(rows)))
     raw = conn.connection.driver_connection
     sql = ("INSERT INTO incidents (source, ext_id, occurred_at, category, x, y, buurt, description, batch_id) "
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
     cur = raw.cursor()
-    for i in range(0, len(data), CHUNK):
-        cur.executemany(sql, data[i:i + CHUNK])
-        if progress:
-            progress(done0 + min(i + CHUNK, len(data)), total)
-    cur.close()
+    # A larger page cache keeps the three indexes' B-trees in memory during a big import.
+    cur.execute("PRAGMA cache_size=-262144")
+    try:
+        for i in range(0, len(data), CHUNK):
+            cur.executemany(sql, data[i:i + CHUNK])
+            if progress:
+                progress(done0 + min(i + CHUNK, len(data)), total)
+    finally:
+        cur.execute("PRAGMA cache_size=-2000")
+        cur.close()
 
 
 def _insert_postgres(conn: Connection, rows: pd.DataFrame, batch_id: int, progress: ProgressFn | None, done0: int, total: int) -> None:
-    out = pd.DataFrame({
-        "source": rows["source"].to_numpy(), "ext_id": rows["ext_id"].to_numpy(),
-        "occurred_at": rows["occurred_at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f+00").to_numpy(),
-        "category": rows["category"].to_numpy(), "x": rows["x"].to_numpy(), "y": rows["y"].to_numpy(),
-        "buurt": rows["buurt"].to_numpy(), "description": rows["description"].to_numpy(dtype=object),
-        "batch_id": batch_id,
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    # COPY ... CSV written by Arrow's C++ writer: an order of magnitude faster than pandas.to_csv.
+    table = pa.table({
+        "source": pa.array(rows["source"].tolist(), pa.string()),
+        "ext_id": pa.array(rows["ext_id"].tolist(), pa.string()),
+        "occurred_at": pa.array(rows["occurred_at"].dt.tz_convert("UTC"), pa.timestamp("us", tz="UTC")),
+        "category": pa.array(rows["category"].tolist(), pa.string()),
+        "x": pa.array(rows["x"].to_numpy(dtype=float)),
+        "y": pa.array(rows["y"].to_numpy(dtype=float)),
+        "buurt": pa.array(rows["buurt"].tolist(), pa.string()),
+        "description": pa.array(rows["description"].astype(object).where(rows["description"].notna(), None).tolist(), pa.string()),
+        "batch_id": pa.array(np.full(len(rows), batch_id, dtype=np.int64)),
     })
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
+        # Unquoted empty field = NULL (description); Arrow quotes empty strings.
         with cur.copy("COPY incidents (source, ext_id, occurred_at, category, x, y, buurt, description, batch_id) "
-                      "FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
-            for i in range(0, len(out), CHUNK):
-                buf = io.StringIO()
-                out.iloc[i:i + CHUNK].to_csv(buf, header=False, index=False, na_rep="\\N",
-                                             quoting=csv.QUOTE_MINIMAL, float_format="%.3f")
+                      "FROM STDIN WITH (FORMAT csv)") as copy:
+            for i in range(0, len(rows), CHUNK * 5):
+                buf = io.BytesIO()
+                pacsv.write_csv(table.slice(i, CHUNK * 5), buf, options)
                 copy.write(buf.getvalue())
                 if progress:
-                    progress(done0 + min(i + CHUNK, len(out)), total)
+                    progress(done0 + min(i + CHUNK * 5, len(rows)), total)
 
 
 def store_incidents(
@@ -163,6 +182,9 @@ def import_incidents_file(
     return store_incidents(db, result, skip_invalid=skip_invalid, progress=progress)
 
 
+_LOAD_COLUMNS = ["id", "source", "ext_id", "occurred_at", "category", "x", "y", "buurt"]
+
+
 def load_incidents(
     db: Database,
     categories: Sequence[str] | None = None,
@@ -174,32 +196,92 @@ def load_incidents(
 
     Columns: ``id, source, ext_id, occurred_at`` (UTC, tz-aware), ``category, x, y, buurt``
     (and ``description`` when asked: personal data, for analysts only).
+    Bulk paths: PostgreSQL streams ``COPY (SELECT ...) TO STDOUT`` into Arrow's CSV reader,
+    SQLite reads through the raw driver cursor; a million rows load in seconds.
     """
-    cols = [Incident.id, Incident.source, Incident.ext_id, Incident.occurred_at, Incident.category,
-            Incident.x, Incident.y, Incident.buurt]
-    if include_description:
-        cols.append(Incident.description)
-    stmt = select(*cols)
-    if categories is not None:
-        stmt = stmt.where(Incident.category.in_(list(categories)))
+    columns = _LOAD_COLUMNS + (["description"] if include_description else [])
     lo, hi = period_bounds(start, end)
+    where: list[str] = []
+    params: list[object] = []
+    if categories is not None:
+        cats = list(categories)
+        if not cats:
+            return _empty_incidents(columns)
+        where.append("category IN (" + ", ".join("?" * len(cats)) + ")")
+        params.extend(cats)
     if lo is not None:
-        stmt = stmt.where(Incident.occurred_at >= lo.to_pydatetime())
+        where.append("occurred_at >= ?")
+        params.append(lo)
     if hi is not None:
-        stmt = stmt.where(Incident.occurred_at < hi.to_pydatetime())
-    stmt = stmt.order_by(Incident.occurred_at, Incident.id)
-    with db.engine.connect() as conn:
-        result = conn.execute(stmt)
-        df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        where.append("occurred_at < ?")
+        params.append(hi)
+    sql = (f"SELECT {', '.join(columns)} FROM incidents"
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY occurred_at, id")
+    if db.is_sqlite:
+        df = _load_sqlite(db, sql, params, columns)
+    else:
+        df = _load_postgres(db, sql, params, columns)
     if df.empty:
-        df = pd.DataFrame({c.key: pd.Series(dtype=object) for c in cols})
-        df["occurred_at"] = pd.Series(dtype="datetime64[ns, UTC]")
-        df["x"] = pd.Series(dtype=float)
-        df["y"] = pd.Series(dtype=float)
-        return df
-    df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
+        return _empty_incidents(columns)
+    return df
+
+
+def _empty_incidents(columns: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    df["id"] = pd.Series(dtype="int64")
+    df["occurred_at"] = pd.Series(dtype="datetime64[us, UTC]")
+    df["x"] = pd.Series(dtype=float)
+    df["y"] = pd.Series(dtype=float)
+    return df
+
+
+def _load_sqlite(db: Database, sql: str, params: list[object], columns: list[str]) -> pd.DataFrame:
+    bound = [p.tz_convert("UTC").strftime(SQLITE_TIME_FORMAT) if isinstance(p, pd.Timestamp) else p for p in params]
+    with db.engine.connect() as conn:
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            rows = cur.execute(sql, bound).fetchall()
+        finally:
+            cur.close()
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    cols = list(zip(*rows))
+    df = pd.DataFrame({name: cols[i] for i, name in enumerate(columns)})
+    df["occurred_at"] = pd.to_datetime(df["occurred_at"], format="ISO8601", utc=True)
     df["x"] = df["x"].astype(float)
     df["y"] = df["y"].astype(float)
+    return df
+
+
+def _load_postgres(db: Database, sql: str, params: list[object], columns: list[str]) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    from psycopg import sql as pgsql
+
+    # COPY takes no bind parameters: quote each value as a literal (psycopg does the escaping).
+    parts = sql.split("?")
+    query = pgsql.SQL("").join(
+        [pgsql.SQL(parts[0])]
+        + [x for p, rest in zip(params, parts[1:]) for x in (
+            pgsql.Literal(p.to_pydatetime() if isinstance(p, pd.Timestamp) else p), pgsql.SQL(rest))]
+    )
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        buf = io.BytesIO()
+        with raw.cursor() as cur:
+            copy_sql = pgsql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)
+            with cur.copy(copy_sql) as copy:
+                for chunk in copy:
+                    buf.write(chunk)
+        raw.rollback()
+    buf.seek(0)
+    types = {"id": pa.int64(), "source": pa.string(), "ext_id": pa.string(), "occurred_at": pa.string(),
+             "category": pa.string(), "x": pa.float64(), "y": pa.float64(), "buurt": pa.string(),
+             "description": pa.string()}
+    table = pacsv.read_csv(buf, convert_options=pacsv.ConvertOptions(
+        column_types={c: types[c] for c in columns}, strings_can_be_null=True, quoted_strings_can_be_null=False))
+    df = table.to_pandas()
+    df["occurred_at"] = pd.to_datetime(df["occurred_at"], format="ISO8601", utc=True)
     return df
 
 
