@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+from pathlib import Path
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from veilig import __version__
 from veilig.errors import VeiligError
@@ -27,18 +31,62 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
             n = load_demo_if_empty(db, settings)
             if n:
                 print(f"veilig: lege database; {n} synthetische demo-incidenten geladen", flush=True)
-        for hook in getattr(app.state, "startup_hooks", []):
-            hook(app)
+        from veilig.storage.auth import ensure_first_admin
+
+        once = ensure_first_admin(db)
+        if once:
+            host = "127.0.0.1" if settings.host in ("127.0.0.1", "0.0.0.0", "localhost") else settings.host
+            print("veilig: beheerder 'admin' aangemaakt. Eenmalige inloglink (24 uur geldig):\n"
+                  f"    http://{host}:{settings.port}/login/once?token={once}", flush=True)
         yield
         db.dispose()
 
     app = FastAPI(title="veilig", version=__version__, lifespan=lifespan,
                   description="Hotspots, Ritme van de Stad en de subsidie hang- en sluitwerk voor Zoetermeer.")
-    app.state.startup_hooks = []
+    from .cache import MapCache
+    from .deps import LoginRequired
+
+    app.state.map_cache = MapCache()
 
     @app.exception_handler(VeiligError)
     async def _veilig_error(_request: Request, exc: VeiligError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)})
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, _exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Name the field and the rule, without echoing the (possibly personal) input back.
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append(f"{where}: {err.get('msg')}")
+        return JSONResponse(status_code=422, content={"detail": "; ".join(problems) or "invalid request"})
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next):
+        response = await call_next(request)
+        # Pages may load nothing from a third party; only the tile server for images.
+        tiles = ""
+        if settings.tiles_enabled:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(settings.tile_url)
+            tiles = f" {parts.scheme}://{parts.netloc}"
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data:{tiles}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    static_dir = Path(__file__).parent / "static"
+    static_dir.mkdir(exist_ok=True)
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, str]:

@@ -336,3 +336,16 @@ def import_buurt_stats(db: Database, path: str | Path, known_statcodes: set[str]
             conn.execute(insert(BuurtStat), records)
         bump_data_version(conn)
     return len(records)
+
+
+def incident_span(db: Database) -> tuple[date, date] | None:
+    """First and last local date of all stored incidents (how far the data reach), or None."""
+    with db.engine.connect() as conn:
+        lo, hi = conn.execute(select(func.min(Incident.occurred_at), func.max(Incident.occurred_at))).one()
+    if lo is None:
+        return None
+    lo_ts = pd.Timestamp(lo)
+    hi_ts = pd.Timestamp(hi)
+    lo_ts = lo_ts.tz_localize("UTC") if lo_ts.tzinfo is None else lo_ts
+    hi_ts = hi_ts.tz_localize("UTC") if hi_ts.tzinfo is None else hi_ts
+    return lo_ts.tz_convert("Europe/Amsterdam").date(), hi_ts.tz_convert("Europe/Amsterdam").date()

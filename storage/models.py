@@ -82,3 +82,4 @@ class Meta(Base):
 
 
 from . import ledger_tables  # noqa: E402,F401  (registers the ledger's tables)
+from . import auth_tables  # noqa: E402,F401  (users, sessions, audit log)

@@ -1,0 +1,66 @@
+"""Request dependencies: the database, the current user (Bearer token or session cookie), role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from veilig.settings import Settings
+from veilig.storage import Database
+from veilig.storage.auth import Principal, user_for_session, user_for_token
+
+SESSION_COOKIE = "veilig_session"
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+class LoginRequired(Exception):
+    """Raised for a browser without a session: the app answers with a redirect to /login."""
+
+
+def current_user(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    db: Database = Depends(get_db),
+) -> Principal:
+    if credentials is not None:
+        user = user_for_token(db, credentials.credentials)
+        if user is None:
+            raise HTTPException(status_code=401, detail="invalid token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return user
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        user = user_for_session(db, cookie)
+        if user is not None:
+            return user
+    if request.url.path.startswith("/api/"):
+        raise HTTPException(status_code=401, detail="missing token: send 'Authorization: Bearer <token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    raise LoginRequired()
+
+
+def require_roles(*roles: str) -> Callable[..., Principal]:
+    """A dependency that lets only ``roles`` through (403 otherwise)."""
+
+    def check(user: Principal = Depends(current_user)) -> Principal:
+        if user.role not in roles:
+            raise HTTPException(status_code=403,
+                                detail=f"role '{user.role}' may not use this; allowed: {', '.join(roles)}")
+        return user
+
+    return check
+
+
+# Who may do what (BRIEF section 6). One table, so tests can walk every role x route pair.
+ANALYST, PLANNER, SUBSIDY, ADMIN = "analyst", "planner", "subsidy", "admin"
+ALL_ROLES = (ANALYST, PLANNER, SUBSIDY, ADMIN)

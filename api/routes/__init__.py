@@ -1,0 +1,12 @@
+"""HTTP routes, one router per resource."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def include(app: FastAPI) -> None:
+    from . import admin, auth, geo, maps, rhythm, subsidy
+
+    for module in (auth, geo, subsidy, rhythm, admin, maps):
+        app.include_router(module.router)

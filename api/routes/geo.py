@@ -1,0 +1,201 @@
+"""Neighbourhoods, hotspots, per-buurt statistics and incident upload (JSON under /api/v1)."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from veilig.errors import VeiligError
+from veilig.geo.categories import GROUPS, label_table
+from veilig.geo.hotspots import HotspotParams
+from veilig.geo.io import SUPPORTED, read_incidents
+from veilig.geo.neighbourhoods import load_buurten
+from veilig.geo.privacy import hide_small_counts
+from veilig.storage import Database
+from veilig.storage.auth import Principal, audit
+from veilig.storage.incidents import store_incidents
+
+from ..deps import ALL_ROLES, ANALYST, PLANNER, SUBSIDY, get_db, get_settings, require_roles
+from ..services import hotspot_result
+
+router = APIRouter(prefix="/api/v1", tags=["analyse"])
+
+BURGLARY = set(GROUPS["burglary"]) | {"burglary"}
+
+
+def check_category_for_role(user: Principal, category: str) -> None:
+    """The subsidy desk sees burglary aggregates only (no drug-crime or other themes)."""
+    if user.role == SUBSIDY and category.strip().lower() not in BURGLARY:
+        raise HTTPException(status_code=403, detail="role 'subsidy' sees burglary figures only")
+
+
+class BuurtStats(BaseModel):
+    statcode: str
+    statnaam: str
+    wijkcode: str | None = None
+    n_incidents: int | None
+    share: float | None = None
+    dwellings: float | None = None
+    rate_per_1000_dwellings: float | None = None
+    n_clusters: int | None = None
+    share_in_clusters: float | None = None
+    gi_z: float | None = None
+    gi_p: float | None = None
+    gi_p_fdr: float | None = None
+    gi_class: int | None = None
+    n_previous: int | None = None
+    change: float | None = None
+    change_pct: float | None = None
+    suppressed: bool = False
+
+
+class StatsResponse(BaseModel):
+    category: str
+    start: date | None
+    end: date | None
+    n_incidents: int | None
+    rates_available: bool
+    note: str | None
+    synthetic: bool
+    buurten: list[BuurtStats]
+
+
+def _clean(value: Any) -> Any:
+    import math
+
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    return value
+
+
+def _params(method: str, eps: float, min_samples: int, cell: float) -> HotspotParams:
+    return HotspotParams(method=method.strip().lower(), eps=eps, min_samples=min_samples, cell=cell)
+
+
+@router.get("/neighbourhoods", summary="De 26 buurten als GeoJSON (WGS84)")
+def neighbourhoods(_user: Principal = Depends(require_roles(*ALL_ROLES))) -> dict:
+    import json
+
+    buurten = load_buurten().to_crs(4326)
+    return json.loads(buurten.to_json(drop_id=True))
+
+
+@router.get("/hotspots", summary="Hotspots: clusters, Gi*-rastercellen en buurten (GeoJSON, WGS84)")
+def hotspots(
+    request: Request,
+    category: Annotated[str, Query(description="burglary, drugs or a category")],
+    start: date | None = None,
+    end: date | None = None,
+    method: str = "dbscan",
+    eps: float = 150.0,
+    min_samples: int = 5,
+    cell: float = 100.0,
+    user: Principal = Depends(require_roles(ANALYST, PLANNER)),
+    db: Database = Depends(get_db),
+) -> JSONResponse:
+    result = hotspot_result(db, category, start, end, _params(method, eps, min_samples, cell))
+    collection = result.to_geojson()
+    if user.role != ANALYST:
+        threshold = get_settings(request).small_count_threshold
+        for feature in collection["features"]:
+            props = feature["properties"]
+            n = props.get("n_incidents")
+            if isinstance(n, (int, float)) and 0 < n < threshold:
+                for k in ("n_incidents", "share", "rate_per_1000_dwellings", "share_in_clusters", "density",
+                          "change", "change_pct"):
+                    if k in props:
+                        props[k] = None
+                props["suppressed"] = True
+            prev = props.get("n_previous")
+            if isinstance(prev, (int, float)) and 0 < prev < threshold:
+                for k in ("n_previous", "change", "change_pct"):
+                    props[k] = None
+    return JSONResponse(collection)
+
+
+@router.get("/neighbourhoods/stats", response_model=StatsResponse,
+            summary="Per buurt: aantallen, aandeel, rate per 1.000 woningen, clusters, Gi*, verandering")
+def neighbourhood_stats(
+    request: Request,
+    category: str,
+    start: date | None = None,
+    end: date | None = None,
+    user: Principal = Depends(require_roles(ANALYST, PLANNER, SUBSIDY)),
+    db: Database = Depends(get_db),
+) -> StatsResponse:
+    check_category_for_role(user, category)
+    result = hotspot_result(db, category, start, end)
+    table = result.buurt_table()
+    if user.role != ANALYST:
+        table = hide_small_counts(table, get_settings(request).small_count_threshold)
+    rows = [BuurtStats(**{k: _clean(v) for k, v in rec.items() if k in BuurtStats.model_fields})
+            for rec in table.to_dict("records")]
+    rates = bool(table["dwellings"].notna().any()) if "dwellings" in table else False
+    return StatsResponse(
+        category=result.category, start=result.start, end=result.end,
+        n_incidents=result.n_incidents if user.role == ANALYST or result.n_incidents == 0
+        or result.n_incidents >= get_settings(request).small_count_threshold else None,
+        rates_available=rates,
+        note=None if rates else "Geen woningaantallen geïmporteerd: alleen aantallen, geen rate per 1.000 woningen.",
+        synthetic=result.synthetic, buurten=rows,
+    )
+
+
+class ImportResponse(BaseModel):
+    file: str
+    rows_in_file: int
+    inserted: int
+    skipped_existing: int
+    invalid_rows: int
+    errors: list[dict]
+
+
+@router.post("/incidents", response_model=ImportResponse, status_code=201,
+             summary="Incidenten uploaden (CSV, GeoJSON, GeoPackage, GeoParquet); alleen analisten")
+async def upload_incidents(
+    request: Request,
+    file: UploadFile = File(...),
+    crs: str | None = Form(None),
+    source: str | None = Form(None),
+    skip_invalid: bool = Form(False),
+    user: Principal = Depends(require_roles(ANALYST)),
+    db: Database = Depends(get_db),
+) -> ImportResponse:
+    settings = get_settings(request)
+    name = Path(file.filename or "upload").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED:
+        raise VeiligError(f"{name}: unsupported file type '{suffix}'; use one of {', '.join(sorted(SUPPORTED))}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        size = 0
+        with open(path, "wb") as fh:
+            while chunk := await file.read(1 << 20):
+                size += len(chunk)
+                if size > settings.max_upload_bytes:
+                    raise HTTPException(status_code=413, detail=(
+                        f"{name}: upload larger than the limit of {settings.max_upload_bytes // (1024 * 1024)} MB"))
+                fh.write(chunk)
+        result = read_incidents(path, crs=crs, source=source, labels=label_table(settings.category_map_file),
+                                margin_m=settings.boundary_margin_m)
+        audit(db, user, "import_incidents", name, f"{result.n_rows} rows, {len(result.errors)} errors")
+        errors = [e.__dict__ for e in result.errors[:1000]]
+        if result.errors and not skip_invalid:
+            raise HTTPException(status_code=422, detail={
+                "message": f"{name}: refused, nothing imported: {result.invalid_rows} of {result.n_rows} rows are invalid",
+                "errors": errors})
+        report = store_incidents(db, result, skip_invalid=skip_invalid)
+    return ImportResponse(file=name, rows_in_file=report.rows_in_file, inserted=report.inserted,
+                          skipped_existing=report.skipped_existing, invalid_rows=report.invalid_rows, errors=errors)

@@ -1,0 +1,146 @@
+"""The subsidy ledger over HTTP: the same operations as ``veilig subsidy``, with Idempotency-Key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from veilig.ledger.schemas import (
+    Application,
+    ApplicationIn,
+    Budget,
+    BuurtRow,
+    Pilot,
+    PilotIn,
+    StatusReport,
+    TrailEvent,
+)
+from veilig.storage import Database
+from veilig.storage import ledger_repo as repo
+from veilig.storage.auth import Principal, audit
+
+from ..deps import ADMIN, SUBSIDY, get_db, require_roles
+
+router = APIRouter(prefix="/api/v1/subsidy", tags=["subsidie"])
+
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description="makes a retry harmless")]
+desk = require_roles(SUBSIDY)
+desk_or_admin = require_roles(SUBSIDY, ADMIN)
+
+
+class TopUp(BaseModel):
+    amount_cents: int
+    memo: str | None = None
+
+
+class Reason(BaseModel):
+    reason: str | None = None
+
+
+class PayIn(BaseModel):
+    iban: str | None = None
+
+
+@router.post("/pilots", response_model=Pilot, status_code=201, summary="Nieuwe pilot (beheerder)")
+def create_pilot(pilot: PilotIn, key: IdemKey = None, user: Principal = Depends(require_roles(ADMIN)),
+                 db: Database = Depends(get_db)) -> Pilot:
+    return repo.create_pilot(db, pilot, idempotency_key=key)
+
+
+@router.get("/pilots", response_model=list[Pilot])
+def list_pilots(user: Principal = Depends(desk_or_admin), db: Database = Depends(get_db)) -> list[Pilot]:
+    return repo.list_pilots(db)
+
+
+@router.post("/pilots/{pilot_id}/top-up", response_model=Budget, summary="Budget ophogen (beheerder)")
+def top_up(pilot_id: int, body: TopUp, key: IdemKey = None, user: Principal = Depends(require_roles(ADMIN)),
+           db: Database = Depends(get_db)) -> Budget:
+    return repo.top_up(db, body.amount_cents, pilot_id=pilot_id, memo=body.memo, idempotency_key=key)
+
+
+@router.get("/budget", response_model=Budget, summary="Totaal, gereserveerd, uitbetaald, resterend")
+def budget(pilot_id: int | None = None, user: Principal = Depends(desk_or_admin),
+           db: Database = Depends(get_db)) -> Budget:
+    return repo.budget(db, pilot_id)
+
+
+@router.get("/status", response_model=StatusReport)
+def status(pilot_id: int | None = None, user: Principal = Depends(desk_or_admin),
+           db: Database = Depends(get_db)) -> StatusReport:
+    return repo.status_report(db, pilot_id)
+
+
+@router.get("/buurten", response_model=list[BuurtRow], summary="Toekenningen en euro's per buurt")
+def per_buurt(pilot_id: int | None = None, user: Principal = Depends(desk_or_admin),
+              db: Database = Depends(get_db)) -> list[BuurtRow]:
+    return repo.buurt_report(db, pilot_id)
+
+
+@router.post("/applications", response_model=Application, status_code=201, summary="Aanvraag registreren")
+def apply(application: ApplicationIn, pilot_id: int | None = None, key: IdemKey = None,
+          user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
+    result = repo.apply(db, application, pilot_id=pilot_id, idempotency_key=key)
+    audit(db, user, "subsidy_apply", f"application {result.id}")
+    return result
+
+
+@router.get("/applications", response_model=list[Application])
+def list_applications(pilot_id: int | None = None, status: str | None = Query(None),
+                      user: Principal = Depends(desk), db: Database = Depends(get_db)) -> list[Application]:
+    result = repo.list_applications(db, pilot_id, status=status)
+    audit(db, user, "subsidy_list_applications", f"pilot {pilot_id or 'open'}", f"{len(result)} applications")
+    return result
+
+
+@router.get("/applications/{application_id}", response_model=Application)
+def get_application(application_id: int, user: Principal = Depends(desk),
+                    db: Database = Depends(get_db)) -> Application:
+    result = repo.get_application(db, application_id)
+    audit(db, user, "subsidy_read_application", f"application {application_id}")
+    return result
+
+
+@router.get("/applications/{application_id}/trail", response_model=list[TrailEvent])
+def trail(application_id: int, user: Principal = Depends(desk), db: Database = Depends(get_db)) -> list[TrailEvent]:
+    audit(db, user, "subsidy_read_trail", f"application {application_id}")
+    return repo.decision_trail(db, application_id)
+
+
+@router.post("/applications/{application_id}/complete", response_model=Application)
+def complete(application_id: int, fields: ApplicationIn | None = Body(None), key: IdemKey = None,
+             user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
+    return repo.complete(db, application_id, fields, idempotency_key=key)
+
+
+@router.post("/applications/{application_id}/approve", response_model=Application)
+def approve(application_id: int, key: IdemKey = None, user: Principal = Depends(desk),
+            db: Database = Depends(get_db)) -> Application:
+    return repo.approve(db, application_id, idempotency_key=key)
+
+
+@router.post("/applications/{application_id}/reject", response_model=Application)
+def reject(application_id: int, body: Reason, key: IdemKey = None, user: Principal = Depends(desk),
+           db: Database = Depends(get_db)) -> Application:
+    return repo.reject(db, application_id, body.reason or "", idempotency_key=key)
+
+
+@router.post("/applications/{application_id}/withdraw", response_model=Application)
+def withdraw(application_id: int, body: Reason | None = Body(None), key: IdemKey = None,
+             user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
+    return repo.withdraw(db, application_id, body.reason if body else None, idempotency_key=key)
+
+
+@router.post("/applications/{application_id}/pay", response_model=Application)
+def pay(application_id: int, body: PayIn | None = Body(None), key: IdemKey = None,
+        user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
+    return repo.pay(db, application_id, iban=body.iban if body else None, idempotency_key=key)
+
+
+@router.get("/export.csv", response_class=PlainTextResponse, summary="CSV voor financiën")
+def export(pilot_id: int | None = None, user: Principal = Depends(desk), db: Database = Depends(get_db)) -> PlainTextResponse:
+    audit(db, user, "subsidy_export", f"pilot {pilot_id or 'open'}")
+    return PlainTextResponse(repo.export_applications_csv(db, pilot_id), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="subsidie.csv"'})

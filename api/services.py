@@ -1,0 +1,52 @@
+"""Glue between the ways in and the analysis: load from storage, call geo, cache by data version.
+
+No analysis here: only which rows to load and which result to reuse.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import date, timedelta
+
+from veilig.errors import VeiligError
+from veilig.geo.categories import resolve_categories
+from veilig.geo.hotspots import HotspotParams, HotspotResult, compute_hotspots
+from veilig.storage import Database
+from veilig.storage.incidents import data_version, load_buurt_stats, load_incidents
+
+_lock = threading.Lock()
+_results: OrderedDict[tuple, HotspotResult] = OrderedDict()
+_MAX_RESULTS = 16
+
+
+def check_period(start: date | None, end: date | None) -> None:
+    if start and end and end < start:
+        raise VeiligError(f"end {end} lies before start {start}")
+
+
+def hotspot_result(
+    db: Database,
+    category: str,
+    start: date | None = None,
+    end: date | None = None,
+    params: HotspotParams | None = None,
+) -> HotspotResult:
+    """The hotspot analysis of a category or group in a period, reused while the data are unchanged."""
+    categories = resolve_categories(category)
+    check_period(start, end)
+    params = (params or HotspotParams()).validated()
+    key = (category.strip().lower(), start, end, params, data_version(db))
+    with _lock:
+        if key in _results:
+            _results.move_to_end(key)
+            return _results[key]
+    # The previous period of equal length is loaded too, for the change per buurt.
+    load_from = start - timedelta(days=(end - start).days + 1) if start and end else None
+    incidents = load_incidents(db, categories=categories, start=load_from, end=end)
+    result = compute_hotspots(incidents, category, start, end, params, stats=load_buurt_stats(db))
+    with _lock:
+        _results[key] = result
+        while len(_results) > _MAX_RESULTS:
+            _results.popitem(last=False)
+    return result
