@@ -20,6 +20,23 @@ _results: OrderedDict[tuple, HotspotResult] = OrderedDict()
 _MAX_RESULTS = 16
 
 
+def named_buurten(db: Database):
+    """The buurt polygons, with the names of the imported statistics where those give one.
+
+    CBS renames a buurt now and then; the statistics of a newer year then carry the current name.
+    """
+    from veilig.geo.neighbourhoods import load_buurten
+
+    buurten = load_buurten()
+    stats = load_buurt_stats(db)
+    if len(stats) and stats["statnaam"].notna().any():
+        names = stats.dropna(subset=["statnaam"]).set_index("statcode")["statnaam"]
+        override = buurten["statcode"].map(names)
+        buurten["statnaam"] = override.where(override.notna() & (override.astype(str).str.strip() != ""),
+                                             buurten["statnaam"])
+    return buurten
+
+
 def check_period(start: date | None, end: date | None) -> None:
     if start and end and end < start:
         raise VeiligError(f"end {end} lies before start {start}")
@@ -44,7 +61,8 @@ def hotspot_result(
     # The previous period of equal length is loaded too, for the change per buurt.
     load_from = start - timedelta(days=(end - start).days + 1) if start and end else None
     incidents = load_incidents(db, categories=categories, start=load_from, end=end)
-    result = compute_hotspots(incidents, category, start, end, params, stats=load_buurt_stats(db))
+    result = compute_hotspots(incidents, category, start, end, params, buurten=named_buurten(db),
+                              stats=load_buurt_stats(db))
     with _lock:
         _results[key] = result
         while len(_results) > _MAX_RESULTS:

@@ -15,14 +15,13 @@ from veilig.errors import VeiligError
 from veilig.geo.categories import GROUPS, label_table
 from veilig.geo.hotspots import HotspotParams
 from veilig.geo.io import SUPPORTED, read_incidents
-from veilig.geo.neighbourhoods import load_buurten
 from veilig.geo.privacy import hide_small_counts
 from veilig.storage import Database
 from veilig.storage.auth import Principal, audit
 from veilig.storage.incidents import store_incidents
 
 from ..deps import ALL_ROLES, ANALYST, PLANNER, SUBSIDY, get_db, get_settings, require_roles
-from ..services import hotspot_result
+from ..services import hotspot_result, named_buurten
 
 router = APIRouter(prefix="/api/v1", tags=["analyse"])
 
@@ -85,10 +84,10 @@ def _params(method: str, eps: float, min_samples: int, cell: float) -> HotspotPa
 
 
 @router.get("/neighbourhoods", summary="De 26 buurten als GeoJSON (WGS84)")
-def neighbourhoods(_user: Principal = Depends(require_roles(*ALL_ROLES))) -> dict:
+def neighbourhoods(_user: Principal = Depends(require_roles(*ALL_ROLES)), db: Database = Depends(get_db)) -> dict:
     import json
 
-    buurten = load_buurten().to_crs(4326)
+    buurten = named_buurten(db).to_crs(4326)
     return json.loads(buurten.to_json(drop_id=True))
 
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from veilig.geo.categories import LABELS_NL
-from veilig.geo.neighbourhoods import load_buurten
 from veilig.geo.privacy import hide_small_counts
 from veilig.settings import Settings
 from veilig.storage import Database
@@ -17,7 +16,7 @@ from veilig.storage.auth import Principal, audit
 
 from ..cache import data_version
 from ..deps import ADMIN, ALL_ROLES, ANALYST, PLANNER, SUBSIDY, current_user, get_db, get_settings, require_roles
-from ..services import check_period, hotspot_result
+from ..services import check_period, hotspot_result, named_buurten
 
 router = APIRouter(tags=["kaarten"])
 
@@ -152,7 +151,7 @@ def subsidy_map(
         rows = pd.DataFrame([r.model_dump() for r in ledger_repo.buurt_report(db, pilot_id)])
         burglary = hotspot_result(db, "burglary", pilot.opens_on, min(pilot.closes_on, date.today()))
         table = hide_small_counts(burglary.buurt_table(), settings.small_count_threshold)
-        buurten = load_buurten().merge(
+        buurten = named_buurten(db).merge(
             table[["statcode", "n_incidents", "rate_per_1000_dwellings"]], on="statcode", how="left")
         if len(rows):
             rows = rows.rename(columns={"buurt": "statcode"})

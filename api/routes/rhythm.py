@@ -15,7 +15,7 @@ from veilig.storage.auth import Principal
 from veilig.storage.incidents import incident_span, load_incidents
 
 from ..deps import ANALYST, PLANNER, get_db, get_settings, require_roles
-from ..services import check_period, hotspot_result
+from ..services import check_period, hotspot_result, named_buurten
 
 router = APIRouter(prefix="/api/v1/rhythm", tags=["ritme van de stad"])
 planners = require_roles(ANALYST, PLANNER)
@@ -54,6 +54,7 @@ def plan_for(db: Database, theme: str, week: str | None, start: date | None, end
                 if len(result.clusters):
                     hotspots = result.clusters
     return shift_plan(incidents, theme, week=week, start=start, end=end, pairs=pairs, hotspots=hotspots,
+                      buurten=named_buurten(db),
                       hotspot_id_column="cluster_id",
                       data_start=span[0] if span else None, data_end=span[1] if span else None)
 
