@@ -74,7 +74,7 @@ def hotspots(
         for col in ("cluster", "incidenten", "opp. ha", "per km²", "eerste", "laatste", "buurten"):
             t.add_column(col, justify="right" if col in ("cluster", "incidenten", "opp. ha", "per km²") else "left")
         for r in result.clusters.head(10).itertuples():
-            t.add_row(str(r.cluster_id), str(r.n_incidents), f"{r.area_m2 / 1e4:.1f}", f"{r.density:.0f}",
+            t.add_row(str(r.cluster_id), str(r.n_incidents), f"{r.area_m2 / 1e4:.1f}", f"{r.density_per_km2:.0f}",
                       r.first_date, r.last_date, ", ".join(names.get(b, b) for b in r.buurten[:3]))
         out.print(t)
         if len(result.clusters) > 10:

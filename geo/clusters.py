@@ -451,8 +451,10 @@ def cluster_polygons(X, labels: np.ndarray, buffer_m: float) -> np.ndarray:
     side = buffer_m / math.sqrt(2.0) * (1.0 - 1e-9)
     fx = np.floor((Q[:, 0] - Q[:, 0].min()) / side).astype(np.int64)
     fy = np.floor((Q[:, 1] - Q[:, 1].min()) / side).astype(np.int64)
-    keys = np.column_stack([lab, fx, fy])
-    _, first, inv, counts = np.unique(keys, axis=0, return_index=True, return_inverse=True, return_counts=True)
+    span_y = int(fy.max()) + 1
+    span_xy = (int(fx.max()) + 1) * span_y
+    keys = lab * span_xy + fx * span_y + fy  # one integer per (cluster, square): a 1-D unique is fast
+    _, first, inv, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
     inv = inv.ravel()
     rx = np.bincount(inv, weights=Q[:, 0]) / counts
     ry = np.bincount(inv, weights=Q[:, 1]) / counts

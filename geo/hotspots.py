@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -30,7 +31,7 @@ from .timeutil import TZ_NAME, period_bounds
 
 KINDS: tuple[str, ...] = ("cluster", "grid", "buurt")
 
-CLUSTER_COLUMNS = ["kind", "cluster_id", "category", "n_incidents", "area_m2", "density", "first_date",
+CLUSTER_COLUMNS = ["kind", "cluster_id", "category", "n_incidents", "area_m2", "density_per_km2", "first_date",
                    "last_date", "buurten", "buurt_shares"]
 GRID_COLUMNS = ["kind", "cell_id", "n_incidents", "gi_z", "gi_p", "gi_p_fdr", "gi_class"]
 BUURT_COLUMNS = ["kind", "statcode", "statnaam", "wijkcode", "n_incidents", "share", "dwellings",
@@ -200,8 +201,13 @@ def _utc_times(values: pd.Series) -> pd.Series:
     return ts.dt.tz_convert("UTC")
 
 
-def _local_dates(utc: pd.Series) -> np.ndarray:
-    return utc.dt.tz_convert(TZ_NAME).dt.date.to_numpy()
+def _local_days(utc: pd.Series) -> np.ndarray:
+    """Local (Amsterdam) calendar days as ``datetime64[D]``: vectorised, unlike ``date`` objects."""
+    return utc.dt.tz_convert(TZ_NAME).dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+
+
+def _day_to_date(day: np.datetime64) -> date:
+    return date.fromisoformat(str(np.datetime64(day, "D")))
 
 
 def _in_period(utc: pd.Series, start: date | None, end: date | None) -> np.ndarray:
@@ -216,7 +222,7 @@ def _in_period(utc: pd.Series, start: date | None, end: date | None) -> np.ndarr
 
 def compute_hotspots(
     incidents: pd.DataFrame,
-    category: str,
+    category: str | Sequence[str],
     start: date | str | None = None,
     end: date | str | None = None,
     params: HotspotParams | None = None,
@@ -232,8 +238,9 @@ def compute_hotspots(
         ``y`` (RD New metres); optional ``id``, ``source`` and ``buurt`` (assigned where missing).
         It may hold other categories and times (they are filtered) and should hold the previous
         period too, for the change per buurt.
-    category : str
-        ``burglary``, ``drugs`` or one category (see :func:`veilig.geo.categories.resolve_categories`).
+    category : str or sequence of str
+        ``burglary``, ``drugs`` or one category (see :func:`veilig.geo.categories.resolve_categories`),
+        or several of those analysed together (labelled ``a+b``).
     start, end : date or ISO string, optional
         Inclusive local dates. A missing bound is taken from the incidents of the category.
     params : HotspotParams, optional
@@ -263,8 +270,14 @@ def compute_hotspots(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     params = (params or HotspotParams()).validated()
-    categories = resolve_categories(category)
-    label = category.strip().lower()
+    if isinstance(category, str):
+        categories = resolve_categories(category)
+        label = category.strip().lower()
+    else:  # a selection of categories, e.g. from a form with check boxes
+        categories = tuple(dict.fromkeys(c for name in category for c in resolve_categories(name)))
+        if not categories:
+            raise VeiligError("category: choose at least one category")
+        label = "+".join(categories)
     start_d, end_d = _as_date(start, "start"), _as_date(end, "end")
     if start_d is not None and end_d is not None and end_d < start_d:
         raise VeiligError(f"end: {end_d} lies before start {start_d}")
@@ -280,10 +293,10 @@ def compute_hotspots(
     utc = _utc_times(of_cat["occurred_at"]).reset_index(drop=True)
     of_cat = of_cat.reset_index(drop=True)
     if start_d is None or end_d is None:
-        dates = _local_dates(utc[_in_period(utc, start_d, end_d)].dropna())
-        if dates.size:
-            start_d = start_d or min(dates)
-            end_d = end_d or max(dates)
+        days = _local_days(utc[_in_period(utc, start_d, end_d)].dropna())
+        if days.size:
+            start_d = start_d or _day_to_date(days.min())
+            end_d = end_d or _day_to_date(days.max())
         elif start_d or end_d:
             start_d = start_d or end_d
             end_d = end_d or start_d
@@ -304,21 +317,23 @@ def compute_hotspots(
     x = work["x"].to_numpy(dtype=np.float64)
     y = work["y"].to_numpy(dtype=np.float64)
     finite = np.isfinite(x) & np.isfinite(y)
-    codes = work["buurt"].to_numpy(dtype=object).copy() if "buurt" in work.columns else np.full(len(work), None, dtype=object)
-    known = set(buurten["statcode"])
-    todo = np.flatnonzero(pd.isna(codes) | ~pd.Series(codes).isin(known).to_numpy())
+    # Buurten as indices into the sorted statcodes: integers all the way down, no strings per incident.
+    buurten = buurten.sort_values("statcode").reset_index(drop=True)
+    index = pd.Index(buurten["statcode"].to_numpy())
+    bidx = index.get_indexer(work["buurt"]) if "buurt" in work.columns else np.full(len(work), -1)
+    bidx = np.asarray(bidx, dtype=np.int64)
+    todo = np.flatnonzero((bidx < 0) & finite)
     if todo.size:
-        codes[todo] = assign_buurt(x[todo], y[todo], buurten)[0]
-    inside = finite & pd.notna(codes)
+        bidx[todo] = index.get_indexer(assign_buurt(x[todo], y[todo], buurten)[0])
+    inside = finite & (bidx >= 0)
     timings["assign_buurt"] = time.perf_counter() - t
     n_outside = int((cur & ~inside).sum())
     if n_outside:
         messages.append(f"{n_outside} incident(en) buiten Zoetermeer tellen niet mee")
 
     sel = np.flatnonzero(cur & inside)
-    px, py, pcodes = x[sel], y[sel], codes[sel].astype(str)
-    pdates = _local_dates(_utc_times(work["occurred_at"].iloc[sel]).reset_index(drop=True)) if sel.size \
-        else np.array([], dtype=object)
+    px, py, pb = x[sel], y[sel], bidx[sel]
+    pdays = _local_days(_utc_times(work["occurred_at"].iloc[sel]).reset_index(drop=True))
     n = int(sel.size)
     synthetic = bool("source" in work.columns and (work["source"].iloc[sel] == DEMO_SOURCE).any())
     if n == 0:
@@ -338,7 +353,7 @@ def compute_hotspots(
         messages.append(f"minder incidenten ({n}) dan min_samples ({params.min_samples}): geen clusters")
     elif n > 1 and (P == P[0]).all():
         messages.append("alle incidenten liggen op één plek")
-    clusters = _cluster_table(P, labels, pcodes, pdates, label, params)
+    clusters = _cluster_table(P, labels, pb, pdays, index.to_numpy(), label, params)
     timings["cluster"] = time.perf_counter() - t
 
     # Gi* on the grid.
@@ -349,15 +364,14 @@ def compute_hotspots(
 
     # Per-buurt table, with Gi* on the buurten.
     t = time.perf_counter()
-    prev_codes = codes[np.flatnonzero(~cur & inside)].astype(str)
-    buurt_gdf = _buurt_table(buurten, pcodes, labels, prev_codes, stats, clusters, messages,
-                             has_previous=prev_start is not None)
+    prev_b = bidx[np.flatnonzero(~cur & inside)]
+    buurt_gdf = _buurt_table(buurten, pb, labels, prev_b, stats, messages, has_previous=prev_start is not None)
     timings["buurt_table"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
 
     points = pd.DataFrame({
         "id": work["id"].to_numpy()[sel] if "id" in work.columns else sel,
-        "x": px, "y": py, "buurt": pcodes, "cluster_id": labels + 1,
+        "x": px, "y": py, "buurt": pd.Categorical.from_codes(pb, categories=index), "cluster_id": labels + 1,
     })
     return HotspotResult(
         category=label, categories=tuple(categories), start=start_d, end=end_d,
@@ -367,25 +381,29 @@ def compute_hotspots(
     )
 
 
-def _cluster_table(P: np.ndarray, labels: np.ndarray, codes: np.ndarray, dates: np.ndarray,
-                   category: str, params: HotspotParams) -> gpd.GeoDataFrame:
+def _cluster_table(P: np.ndarray, labels: np.ndarray, bidx: np.ndarray, days: np.ndarray,
+                   statcodes: np.ndarray, category: str, params: HotspotParams) -> gpd.GeoDataFrame:
     k = int(labels.max()) + 1 if labels.size else 0
     if k == 0:
         return _empty_layer(CLUSTER_COLUMNS, {"cluster_id": "int64", "n_incidents": "int64",
-                                              "area_m2": "float64", "density": "float64"})
+                                              "area_m2": "float64", "density_per_km2": "float64"})
     polygons = cluster_polygons(P, labels, params.eps / 2.0)
     inc = labels >= 0
-    df = pd.DataFrame({"c": labels[inc], "buurt": codes[inc], "date": dates[inc]})
-    size = np.bincount(df["c"].to_numpy(), minlength=k)
-    first = df.groupby("c")["date"].min().reindex(range(k))
-    last = df.groupby("c")["date"].max().reindex(range(k))
-    per_buurt = df.groupby(["c", "buurt"]).size().rename("n").reset_index()
-    per_buurt = per_buurt.sort_values(["c", "n", "buurt"], ascending=[True, False, True], kind="mergesort")
-    buurt_lists: list[list[str]] = [[] for _ in range(k)]
-    shares: list[dict[str, float]] = [{} for _ in range(k)]
-    for c, b, nb in per_buurt.itertuples(index=False):
-        buurt_lists[c].append(b)
-        shares[c][b] = round(nb / size[c], 6)
+    lab, nb = labels[inc], statcodes.size
+    size = np.bincount(lab, minlength=k)
+    per_buurt = np.bincount(lab * nb + bidx[inc], minlength=k * nb).reshape(k, nb)
+    day_num = days[inc].astype(np.int64)
+    first = np.full(k, np.iinfo(np.int64).max)
+    last = np.full(k, np.iinfo(np.int64).min)
+    np.minimum.at(first, lab, day_num)
+    np.maximum.at(last, lab, day_num)
+    buurt_lists: list[list[str]] = []
+    shares: list[dict[str, float]] = []
+    for c in range(k):
+        present = np.flatnonzero(per_buurt[c])
+        present = present[np.lexsort((present, -per_buurt[c, present]))]  # most incidents first, then code
+        buurt_lists.append(statcodes[present].tolist())
+        shares.append({statcodes[b]: round(per_buurt[c, b] / size[c], 6) for b in present})
     area = shapely.area(polygons)
     return gpd.GeoDataFrame({
         "kind": "cluster",
@@ -393,9 +411,9 @@ def _cluster_table(P: np.ndarray, labels: np.ndarray, codes: np.ndarray, dates: 
         "category": category,
         "n_incidents": size.astype(np.int64),
         "area_m2": np.round(area, 1),
-        "density": np.round(size / (area / 1e6), 3),  # incidents per km²
-        "first_date": [d.isoformat() for d in first],
-        "last_date": [d.isoformat() for d in last],
+        "density_per_km2": np.round(size / (area / 1e6), 3),
+        "first_date": [str(d) for d in first.astype("datetime64[D]")],
+        "last_date": [str(d) for d in last.astype("datetime64[D]")],
         "buurten": buurt_lists,
         "buurt_shares": shares,
     }, geometry=polygons, crs=RD_NEW)
@@ -420,24 +438,26 @@ def _grid_table(grid: StudyGrid, x: np.ndarray, y: np.ndarray, params: HotspotPa
     }, geometry=grid.cell_polygons(), crs=RD_NEW)
 
 
-def _buurt_table(buurten: gpd.GeoDataFrame, codes: np.ndarray, labels: np.ndarray, prev_codes: np.ndarray,
-                 stats: pd.DataFrame | None, clusters: gpd.GeoDataFrame, messages: list[str],
-                 has_previous: bool) -> gpd.GeoDataFrame:
-    b = buurten.sort_values("statcode").reset_index(drop=True)
+def _buurt_table(buurten: gpd.GeoDataFrame, bidx: np.ndarray, labels: np.ndarray, prev_bidx: np.ndarray,
+                 stats: pd.DataFrame | None, messages: list[str], has_previous: bool) -> gpd.GeoDataFrame:
+    b = buurten  # sorted by statcode; ``bidx`` indexes it
     statcodes = b["statcode"].to_numpy()
     index = pd.Index(statcodes)
-    n = pd.Series(codes).value_counts().reindex(index, fill_value=0).to_numpy().astype(np.int64)
-    in_cl = pd.Series(codes[labels >= 0]).value_counts().reindex(index, fill_value=0).to_numpy()
-    n_cl = pd.DataFrame({"b": codes[labels >= 0], "c": labels[labels >= 0]}).drop_duplicates()["b"] \
-        .value_counts().reindex(index, fill_value=0).to_numpy().astype(np.int64)
-    prev = pd.Series(prev_codes).value_counts().reindex(index, fill_value=0).to_numpy().astype(np.int64)
+    nb = len(b)
+    n = np.bincount(bidx, minlength=nb).astype(np.int64)
+    clustered = labels >= 0
+    in_cl = np.bincount(bidx[clustered], minlength=nb)
+    pairs = np.unique(labels[clustered] * nb + bidx[clustered])  # (cluster, buurt) combinations
+    n_cl = np.bincount(pairs % nb, minlength=nb).astype(np.int64)
+    prev = np.bincount(prev_bidx, minlength=nb).astype(np.int64)
     total = int(n.sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total > 0, n / max(total, 1), np.nan)
         share_in = np.where(n > 0, in_cl / np.maximum(n, 1), np.nan)
     dwellings = np.full(len(b), np.nan)
     if stats is not None and len(stats) and "dwellings" in stats.columns:
-        d = pd.to_numeric(stats.set_index("statcode")["dwellings"], errors="coerce")
+        last = stats.drop_duplicates("statcode", keep="last").set_index("statcode")
+        d = pd.to_numeric(last["dwellings"], errors="coerce")
         dwellings = d.reindex(index).to_numpy(dtype=np.float64)
     if np.isnan(dwellings).all():
         messages.append("geen buurtstatistieken geïmporteerd: geen cijfers per 1.000 woningen")

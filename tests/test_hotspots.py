@@ -77,7 +77,7 @@ def test_cluster_fields_are_complete_and_consistent(drugs_2025):
     assert (np.diff(c["n_incidents"]) <= 0).all()
     assert (c["kind"] == "cluster").all() and (c["category"] == "drugs").all()
     np.testing.assert_allclose(c["area_m2"], c.geometry.area, rtol=1e-6)
-    np.testing.assert_allclose(c["density"], c["n_incidents"] / (c["area_m2"] / 1e6), rtol=1e-3)
+    np.testing.assert_allclose(c["density_per_km2"], c["n_incidents"] / (c["area_m2"] / 1e6), rtol=1e-3)
     assert (c.geometry.is_valid & ~c.geometry.is_empty).all()
     for r in c.itertuples():
         assert "2025-01-01" <= r.first_date <= r.last_date <= "2025-12-31"
@@ -266,3 +266,14 @@ def test_the_pipeline_on_incidents_loaded_from_the_database_gives_the_same_outpu
     from_db = compute_hotspots(loaded, "drugs", date(2025, 1, 1), date(2025, 12, 31))
     direct = compute_hotspots(subset, "drugs", date(2025, 1, 1), date(2025, 12, 31))
     assert geojson_bytes(from_db) == geojson_bytes(direct)
+
+
+def test_a_selection_of_categories_is_analysed_together(demo):
+    group = compute_hotspots(demo, "burglary", date(2025, 1, 1), date(2025, 12, 31))
+    chosen = compute_hotspots(demo, ["woninginbraak", "inbraak_schuur"], date(2025, 1, 1), date(2025, 12, 31))
+    assert chosen.category == "woninginbraak+inbraak_schuur"
+    assert chosen.n_incidents == group.n_incidents
+    np.testing.assert_array_equal(chosen.buurten["gi_class"], group.buurten["gi_class"])
+    assert chosen.clusters.drop(columns="category").equals(group.clusters.drop(columns="category"))
+    with pytest.raises(VeiligError, match="category"):
+        compute_hotspots(demo, [])
