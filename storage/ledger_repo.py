@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from veilig.errors import NotFoundError
@@ -95,6 +95,28 @@ PC = LedgerPostcode.__table__
 
 M = TypeVar("M", bound=BaseModel)
 
+# The hot path's statements, built once: building SQLAlchemy expressions per call cost more than
+# running them (see benchmarks/bench_ledger.py).
+_IDEMPOTENCY_BY_KEY = select(I.c.operation, I.c.request_hash, I.c.result).where(I.c.key == bindparam("key"))
+_INSERT_IDEMPOTENCY = insert(I)
+_PILOT_FOR_UPDATE = select(P).where(P.c.id == bindparam("pilot_id")).with_for_update()
+_PILOT_OF_APPLICATION_FOR_UPDATE = (
+    select(P).where(P.c.id == select(A.c.pilot_id).where(A.c.id == bindparam("app_id")).scalar_subquery()).with_for_update()
+)
+_APPLICATION_BY_ID = select(A).where(A.c.id == bindparam("app_id"))
+_UPDATE_APPLICATION = update(A).where(A.c.id == bindparam("target_id"))
+_LATEST_ENTRY = (
+    select(E.c.seq, E.c.total_after, E.c.reserved_after, E.c.paid_after)
+    .where(E.c.pilot_id == bindparam("pilot_id"))
+    .order_by(E.c.seq.desc())
+    .limit(1)
+)
+_INSERT_ENTRY = insert(E)
+_INSERT_EVENT = insert(V)
+_COUNT_WAITING = (
+    select(func.count()).select_from(A).where(A.c.pilot_id == bindparam("pilot_id"), A.c.status == Status.WAITING.value)
+)
+
 
 # --------------------------------------------------------------------------- time
 
@@ -133,7 +155,7 @@ def _check_key(key: str | None) -> None:
 
 
 def _replay(conn: Connection, key: str, fingerprint: str, operation: str, result_type: type[M]) -> M | None:
-    hit = conn.execute(select(I.c.operation, I.c.request_hash, I.c.result).where(I.c.key == key)).first()
+    hit = conn.execute(_IDEMPOTENCY_BY_KEY, {"key": key}).first()
     if hit is None:
         return None
     if hit.request_hash != fingerprint:
@@ -186,13 +208,9 @@ def _transact(
                 result = body(conn, pilot)
                 if key is not None:
                     conn.execute(
-                        insert(I).values(
-                            key=key,
-                            operation=operation,
-                            request_hash=fingerprint,
-                            result=result.model_dump_json(),
-                            created_at=now,
-                        )
+                        _INSERT_IDEMPOTENCY,
+                        {"key": key, "operation": operation, "request_hash": fingerprint,
+                         "result": result.model_dump_json(), "created_at": now},
                     )
                 return result
         except (IntegrityError, DBAPIError) as exc:
@@ -204,9 +222,17 @@ def _transact(
 
 def _lock_pilot(conn: Connection, pilot_id: int) -> Row:
     # FOR UPDATE serialises the pilot's writers on PostgreSQL; SQLite already holds the write lock.
-    row = conn.execute(select(P).where(P.c.id == pilot_id).with_for_update()).first()
+    row = conn.execute(_PILOT_FOR_UPDATE, {"pilot_id": pilot_id}).first()
     if row is None:
         raise NotFoundError(f"pilot {pilot_id} bestaat niet")
+    return row
+
+
+def _lock_pilot_of(conn: Connection, application_id: int) -> Row:
+    """Lock the pilot an application belongs to (one statement; the hot path of every decision)."""
+    row = conn.execute(_PILOT_OF_APPLICATION_FOR_UPDATE, {"app_id": application_id}).first()
+    if row is None:
+        raise NotFoundError(f"aanvraag {application_id} bestaat niet")
     return row
 
 
@@ -227,13 +253,6 @@ def _resolve_pilot_id(conn: Connection, pilot_id: int | None, today: date, *, re
     return latest
 
 
-def _application_pilot(conn: Connection, application_id: int) -> int:
-    pid = conn.execute(select(A.c.pilot_id).where(A.c.id == application_id)).scalar()
-    if pid is None:
-        raise NotFoundError(f"aanvraag {application_id} bestaat niet")
-    return pid
-
-
 # --------------------------------------------------------------------------- the book of one pilot
 
 
@@ -242,30 +261,18 @@ class _Book:
 
     def __init__(self, conn: Connection, pilot_id: int, now: datetime) -> None:
         self.conn, self.pilot_id, self.now = conn, pilot_id, now
-        row = conn.execute(
-            select(E.c.seq, E.c.total_after, E.c.reserved_after, E.c.paid_after)
-            .where(E.c.pilot_id == pilot_id)
-            .order_by(E.c.seq.desc())
-            .limit(1)
-        ).first()
+        row = conn.execute(_LATEST_ENTRY, {"pilot_id": pilot_id}).first()
         self.seq = row.seq if row else 0
         self.balances = Balances(row.total_after, row.reserved_after, row.paid_after) if row else ZERO
 
     def append(self, kind: EntryKind, amount_cents: int, application_id: int | None = None, memo: str | None = None) -> int:
         after = post(self.balances, kind, amount_cents)  # refuses anything that breaks the invariant
         result = self.conn.execute(
-            insert(E).values(
-                pilot_id=self.pilot_id,
-                seq=self.seq + 1,
-                kind=kind.value,
-                amount_cents=amount_cents,
-                application_id=application_id,
-                total_after=after.total_cents,
-                reserved_after=after.reserved_cents,
-                paid_after=after.paid_cents,
-                created_at=self.now,
-                memo=memo,
-            )
+            _INSERT_ENTRY,
+            {"pilot_id": self.pilot_id, "seq": self.seq + 1, "kind": kind.value, "amount_cents": amount_cents,
+             "application_id": application_id, "total_after": after.total_cents,
+             "reserved_after": after.reserved_cents, "paid_after": after.paid_cents, "created_at": self.now,
+             "memo": memo},
         )
         self.seq += 1
         self.balances = after
@@ -286,24 +293,16 @@ def _event(
     from_status: str | None = "same",
 ) -> None:
     conn.execute(
-        insert(V).values(
-            application_id=app.id,
-            pilot_id=app.pilot_id,
-            at=now,
-            action=action,
-            from_status=app.status if from_status == "same" else from_status,
-            to_status=str(to_status),
-            reason=reason,
-            entry_id=entry_id,
-            amount_cents=amount_cents,
-            idempotency_key=key,
-        )
+        _INSERT_EVENT,
+        {"application_id": app.id, "pilot_id": app.pilot_id, "at": now, "action": action,
+         "from_status": app.status if from_status == "same" else from_status, "to_status": str(to_status),
+         "reason": reason, "entry_id": entry_id, "amount_cents": amount_cents, "idempotency_key": key},
     )
 
 
 def _set_status(conn: Connection, app: Row, target: Status, now: datetime, **values: Any) -> None:
     check_transition(app.status, target)
-    conn.execute(update(A).where(A.c.id == app.id).values(status=target.value, updated_at=now, **values))
+    conn.execute(_UPDATE_APPLICATION, {"target_id": app.id, "status": target.value, "updated_at": now, **values})
 
 
 # --------------------------------------------------------------------------- conversions
@@ -340,7 +339,7 @@ def _pilot_model(row: Row) -> Pilot:
 
 
 def _app_row(conn: Connection, application_id: int) -> Row:
-    row = conn.execute(select(A).where(A.c.id == application_id)).first()
+    row = conn.execute(_APPLICATION_BY_ID, {"app_id": application_id}).first()
     if row is None:
         raise NotFoundError(f"aanvraag {application_id} bestaat niet")
     return row
@@ -429,14 +428,22 @@ def _missing_reason(missing: list[str]) -> str | None:
     return f"onvolledig; ontbreekt: {', '.join(missing)}" if missing else None
 
 
-def _decide(conn: Connection, book: _Book, rules: PilotRules, app: Row, now: datetime, key: str | None) -> None:
-    """The application just became complete: reserve, queue or refuse, in order of completion."""
-    grant = rules.grant_for(app.invoice_amount_cents)
+def _decide(
+    conn: Connection,
+    book: _Book,
+    rules: PilotRules,
+    app: Row,
+    now: datetime,
+    key: str | None,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """The application just became complete: reserve, queue or refuse, in order of completion.
+    ``changes`` are field updates written in the same UPDATE as the decision."""
+    changes = changes or {}
+    grant = rules.grant_for(changes.get("invoice_amount_cents", app.invoice_amount_cents))
     queued = 0
     if rules.waiting_list:
-        queued = conn.execute(
-            select(func.count()).select_from(A).where(A.c.pilot_id == app.pilot_id, A.c.status == Status.WAITING.value)
-        ).scalar_one()
+        queued = conn.execute(_COUNT_WAITING, {"pilot_id": app.pilot_id}).scalar_one()
     decision = decide(grant, book.balances.remaining_cents, rules.waiting_list, queued)
     entry_id = None
     if decision.outcome is Outcome.RESERVE:
@@ -446,7 +453,7 @@ def _decide(conn: Connection, book: _Book, rules: PilotRules, app: Row, now: dat
         target, action = Status.WAITING, "wait"
     else:
         target, action = Status.REJECTED, "refuse"
-    _set_status(conn, app, target, now, grant_cents=grant, reason=decision.reason, completed_at=now)
+    _set_status(conn, app, target, now, **{**changes, "grant_cents": grant, "reason": decision.reason, "completed_at": now})
     _event(conn, app, now, action, target, reason=decision.reason, entry_id=entry_id, amount_cents=grant, key=key)
 
 
@@ -650,7 +657,7 @@ def complete(
     fields = fields or ApplicationIn()
 
     def lock(conn: Connection) -> Row:
-        return _lock_pilot(conn, _application_pilot(conn, application_id))
+        return _lock_pilot_of(conn, application_id)
 
     def body(conn: Connection, pilot: Row | None) -> Application:
         assert pilot is not None
@@ -677,16 +684,13 @@ def complete(
         if "products" in changes:
             changes["products"] = json.dumps(changes["products"])
         missing = missing_fields(merged, COMPLETION_FIELDS)
-        changes["reason"] = _missing_reason(missing)
-        if changes:
-            conn.execute(update(A).where(A.c.id == application_id).values(updated_at=now, **changes))
-        app = _app_row(conn, application_id)
         if missing:
-            _event(conn, app, now, "supplement", Status.RECEIVED, reason=app.reason, key=idempotency_key)
+            changes["reason"] = _missing_reason(missing)
+            conn.execute(_UPDATE_APPLICATION, {"target_id": application_id, "updated_at": now, **changes})
+            _event(conn, app, now, "supplement", Status.RECEIVED, reason=changes["reason"], key=idempotency_key)
         else:
-            _decide(conn, _Book(conn, pilot.id, now), rules, app, now, idempotency_key)
-            app = _app_row(conn, application_id)
-        return _app_model(app)
+            _decide(conn, _Book(conn, pilot.id, now), rules, app, now, idempotency_key, changes)
+        return _app_model(_app_row(conn, application_id))
 
     request = {"application_id": application_id, "fields": fields.model_dump(mode="json")}
     return _transact(db, "complete", request, idempotency_key, now, lock, body, Application)
@@ -700,7 +704,7 @@ def approve(
     today = _local_date(now)
 
     def lock(conn: Connection) -> Row:
-        return _lock_pilot(conn, _application_pilot(conn, application_id))
+        return _lock_pilot_of(conn, application_id)
 
     def body(conn: Connection, pilot: Row | None) -> Application:
         assert pilot is not None
@@ -729,7 +733,7 @@ def _end(
     """Reject or withdraw: release a held reservation, then serve the waiting list."""
 
     def lock(conn: Connection) -> Row:
-        return _lock_pilot(conn, _application_pilot(conn, application_id))
+        return _lock_pilot_of(conn, application_id)
 
     def body(conn: Connection, pilot: Row | None) -> Application:
         assert pilot is not None
@@ -786,7 +790,7 @@ def pay(
     checked_iban = validate_iban(iban) if iban is not None else None
 
     def lock(conn: Connection) -> Row:
-        return _lock_pilot(conn, _application_pilot(conn, application_id))
+        return _lock_pilot_of(conn, application_id)
 
     def body(conn: Connection, pilot: Row | None) -> Application:
         assert pilot is not None
