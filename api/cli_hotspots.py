@@ -26,14 +26,17 @@ def _fmt(value, fmt: str, empty: str = "-") -> str:
 
 def hotspots(
     category: Annotated[str, typer.Option(help="burglary, drugs or one category (e.g. woninginbraak)")],
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="first day (default: first incident)")] = None,
-    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="last day, inclusive (default: last incident)")] = None,
+    start: Annotated[Optional[datetime], typer.Option(
+        formats=["%Y-%m-%d"], help="first day (default: first incident)")] = None,
+    end: Annotated[Optional[datetime], typer.Option(
+        formats=["%Y-%m-%d"], help="last day, inclusive (default: last incident)")] = None,
     method: Annotated[str, typer.Option(help="dbscan or hdbscan")] = "dbscan",
     eps: Annotated[float, typer.Option(help="DBSCAN radius in metres")] = 150.0,
     min_samples: Annotated[int, typer.Option(help="minimum incidents within eps of a core incident")] = 5,
     cell: Annotated[float, typer.Option(help="Gi* grid cell size in metres")] = 100.0,
     band: Annotated[float, typer.Option(help="Gi* distance band in metres")] = 300.0,
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="FILE.geojson (WGS84) or FILE.gpkg (RD New)")] = None,
+    out_file: Annotated[Optional[Path], typer.Option(
+        "--out", help="FILE.geojson (WGS84) or FILE.gpkg (RD New)")] = None,
 ) -> None:
     """Hotspots of a category in a period: clusters, Gi* grid cells and the per-buurt table."""
     from veilig.errors import VeiligError
@@ -64,9 +67,10 @@ def hotspots(
 
     label = LABELS_NL.get(result.category, result.category)
     period = f"{result.start} t/m {result.end}" if result.start else "geen periode"
+    how = params.method + (f", eps {params.eps:g} m" if params.method == "dbscan" else "")
     out.print(f"[bold]{label}[/bold], {period}: {result.n_incidents} incidenten, "
-              f"{len(result.clusters)} clusters ({params.method}, eps {params.eps:g} m, "
-              f"min. {params.min_samples})" + (" [yellow](synthetische demodata)[/yellow]" if result.synthetic else ""))
+              f"{len(result.clusters)} clusters ({how}, min. {params.min_samples})"
+              + (" [yellow](synthetische demodata)[/yellow]" if result.synthetic else ""))
 
     if len(result.clusters):
         names = dict(zip(result.buurten["statcode"], result.buurten["statnaam"]))

@@ -245,7 +245,8 @@ def main() -> None:
 
     print_table("Set-up (not part of the pipeline)", ["step", "rows", "time s", "peak MB"], setup_rows)
     print_table(f"Hotspot pipeline, all incidents as one category, {START}..{END} "
-                f"(eps {EPS:g} m, min_samples {MIN_SAMPLES}, Gi* {CELL:g} m / {BAND:g} m, FDR); aim 1M: <= 20 s, <= 3 GB",
+                f"(eps {EPS:g} m, min_samples {MIN_SAMPLES}, Gi* {CELL:g} m / {BAND:g} m, FDR); "
+                "aim 1M: <= 20 s, <= 3 GB",
                 ["incidents", "load s", "assign buurt s", "cluster s", "Gi* grid s", "buurt table s", "total s",
                  "peak MB", "clusters", "hot 99% cells"], pipeline_rows)
     print_table(f"DBSCAN eps {EPS:g} m, min_samples {MIN_SAMPLES}, on the pipeline's points",

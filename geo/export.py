@@ -12,10 +12,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import shapely
 
@@ -32,27 +34,22 @@ WGS84_DECIMALS = 7
 
 
 def _plain(value):
-    """A JSON-ready Python value: numpy scalars unwrapped, NaN as null."""
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return None if math.isnan(v) or math.isinf(v) else v
-    if isinstance(value, np.bool_):
-        return bool(value)
+    """A JSON-ready Python value: numpy scalars unwrapped, NaN and missing values as null."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
         return [_plain(v) for v in value]
-    if value is None or (not isinstance(value, str) and value is not value):  # pd.NA-like
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return None if math.isnan(v) or math.isinf(v) else v
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
+    if isinstance(value, date):
+        return value.isoformat()
     return value
 
 

@@ -1,4 +1,5 @@
-"""Hotspot clusters: the grid DBSCAN is scikit-learn's DBSCAN, stays small on dense data, and gives stable ids and sound polygons."""
+"""Hotspot clusters: the grid DBSCAN is scikit-learn's DBSCAN, stays small on dense data,
+and gives stable ids and sound polygons."""
 
 from __future__ import annotations
 
