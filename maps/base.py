@@ -50,6 +50,8 @@ COORD_SCALE = 100_000
 SYNTHETIC_NOTICE = (
     "Synthetische data: deze kaart toont gegenereerde demo-incidenten, geen echte meldingen."
 )
+#: Counts below this are hidden from non-analysts (BRIEF section 6; ``VEILIG_SMALL_COUNT_THRESHOLD``).
+DEFAULT_SMALL_COUNT_THRESHOLD = 5
 HIDDEN_LABEL = "<5"
 
 _ORIGIN_RE = re.compile(r"""(?i)\b(?:https?:)?//[^\s"'<>()\\,;]+""")
@@ -114,9 +116,21 @@ def format_decimal(value: float, decimals: int = 1) -> str:
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
-def format_count(value: object) -> str:
-    """A count as shown to users: ``"<5"`` when hidden (None), else Dutch thousands."""
-    return HIDDEN_LABEL if is_missing(value) else format_int(value)
+def format_count(value: object, hidden: str = HIDDEN_LABEL) -> str:
+    """A count as shown to users: ``hidden`` (``"<5"``) when hidden (None), else Dutch thousands."""
+    return hidden if is_missing(value) else format_int(value)
+
+
+def hidden_label(threshold: int | None) -> str:
+    """How a hidden count reads: ``"<5"`` for the default threshold."""
+    return f"<{threshold or DEFAULT_SMALL_COUNT_THRESHOLD}"
+
+
+def hide_small(value: object, threshold: int | None) -> object:
+    """``value`` itself, or None when it is a count in ``1 .. threshold-1`` (zero reveals nobody)."""
+    if threshold is None or is_missing(value):
+        return value
+    return None if 0 < float(value) < threshold else value
 
 
 def format_date(value: date | datetime | str | None) -> str:

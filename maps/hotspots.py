@@ -33,6 +33,8 @@ from .base import (
     format_count,
     format_decimal,
     format_int,
+    hidden_label,
+    hide_small,
     is_missing,
     legend_html,
     make_map,
@@ -87,6 +89,7 @@ def build_hotspot_map(
     value_field: str = "n_incidents",
     tiles: TileOptions | None = None,
     synthetic: bool = False,
+    hide_below: int | None = None,
     static_prefix: str = "/static",
 ) -> str:
     """The hotspot map as one HTML page.
@@ -114,6 +117,10 @@ def build_hotspot_map(
         Background tiles, None for none.
     synthetic : bool
         Show the synthetic-data notice.
+    hide_below : int, optional
+        For non-analysts: counts ``1 .. hide_below-1`` in buurten, clusters and grid cells are
+        shown as ``"<hide_below"`` (and the buurt rate with them); incident points are refused.
+        Counts that arrive as None are shown hidden in any case.
 
     Returns
     -------
@@ -130,8 +137,16 @@ def build_hotspot_map(
     grid = _frame(grid, "grid")
     if value_field not in buurten.columns and len(buurten):
         raise VeiligError(f"buurten: no column '{value_field}'")
+    if hide_below is not None:
+        if points is not None:
+            raise VeiligError("incident points are for analysts only: do not combine them with hide_below")
+        buurten = _hide(buurten, value_field, hide_below)
+        clusters = _hide(clusters, "n_incidents", hide_below)
+        grid = _hide(grid, "n_incidents", hide_below)
+    hidden = hidden_label(hide_below)
 
     names = dict(zip(buurten.get("statcode", []), buurten.get("statnaam", []), strict=False))
+    all_cells, n_cells = grid, len(grid)
     grid = _significant_cells(grid)
     # Reprojected once each, at the map's edge; cluster outlines simplified to 2 m first.
     wgs = {
@@ -144,18 +159,20 @@ def build_hotspot_map(
     legend: list[tuple[str, list[LegendItem]]] = []
     notes: list[str] = []
 
-    buurt_layer, buurt_legend, buurt_notes = _buurt_layer(buurten, wgs["buurten"], value_field, category_label)
+    buurt_layer, buurt_legend, buurt_notes = _buurt_layer(buurten, wgs["buurten"], value_field, category_label, hidden)
     if buurt_layer is not None:
         buurt_layer.add_to(m)
         legend.append(buurt_legend)
         notes.extend(buurt_notes)
 
-    grid_layer, grid_legend = _grid_layer(grid, wgs["grid"])
+    grid_layer, grid_legend = _grid_layer(grid, wgs["grid"], hidden)
     if grid_layer is not None:
         grid_layer.add_to(m)
         legend.append(grid_legend)
+    elif n_cells:
+        notes.append("Gi*: geen significante rastercellen.")
 
-    cluster_layer = _cluster_layer(clusters, wgs["clusters"], names)
+    cluster_layer = _cluster_layer(clusters, wgs["clusters"], names, hidden)
     if cluster_layer is not None:
         cluster_layer.add_to(m)
         legend.append(("Hotspots (clusters)", [LegendItem(CLUSTER_COLOR, "hotspotgebied (DBSCAN-cluster)", "line")]))
@@ -167,7 +184,7 @@ def build_hotspot_map(
             point_layer.add_to(m)
             legend.append(point_legend)
 
-    messages = [] if _has_incidents(buurten, value_field, clusters, grid, points) else [EMPTY_MESSAGE]
+    messages = [] if _has_incidents(buurten, value_field, clusters, all_cells, points) else [EMPTY_MESSAGE]
     subtitle = f"{category_label} · {period_label}"
     if points is not None:
         subtitle += f" · {format_int(n_points)} incidenten als punten"
@@ -206,7 +223,16 @@ def _z(value) -> str:
     return "-" if is_missing(value) else format_decimal(float(value), 2)
 
 
-def _buurt_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, value_field: str, category_label: str):
+def _hide(gdf: gpd.GeoDataFrame, column: str, threshold: int) -> gpd.GeoDataFrame:
+    if column not in gdf.columns or not len(gdf):
+        return gdf
+    out = gdf.copy()
+    out[column] = [hide_small(v, threshold) for v in gdf[column]]
+    return out
+
+
+def _buurt_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, value_field: str, category_label: str,
+                 hidden_text: str):
     if not len(buurten):
         return None, None, []
     counts = list(buurten[value_field])
@@ -245,7 +271,7 @@ def _buurt_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, value_field: 
         values.append([
             escape_html(buurten["statnaam"].iloc[i] if "statnaam" in buurten.columns else ""),
             escape_html(buurten["statcode"].iloc[i] if "statcode" in buurten.columns else ""),
-            escape_html(format_count(counts[i])),
+            escape_html(format_count(counts[i], hidden_text)),
             escape_html("-" if hidden[i] or is_missing(rate) else format_decimal(float(rate), 1)),
             escape_html(_gi_label(gi_class.iloc[i] if hasattr(gi_class, "iloc") else gi_class[i])),
             escape_html(_z(gi_z.iloc[i] if hasattr(gi_z, "iloc") else gi_z[i])),
@@ -258,8 +284,8 @@ def _buurt_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, value_field: 
     payload = polygon_payload(wgs.geometry.values, style_index, styles, tooltip, values)
     items = [LegendItem(c, lbl) for c, lbl in zip(classes.colors, classes.labels, strict=True)]
     if any(hidden):
-        items.append(LegendItem(HIDDEN_COLOR_ON_GREY, "<5 (verborgen)"))
-        notes.append("Aantallen onder 5 zijn verborgen.")
+        items.append(LegendItem(HIDDEN_COLOR_ON_GREY, f"{hidden_text} (verborgen)"))
+        notes.append(f"Aantallen onder {hidden_text[1:]} zijn verborgen.")
     if rate_col and (classes.index < 0).any() and not all(hidden[i] for i in np.flatnonzero(classes.index < 0)):
         items.append(LegendItem(NO_DATA_COLOR, "geen woningaantal bekend"))
     return DataLayer("polygons", payload, layer_name), (heading, items), notes
@@ -273,7 +299,7 @@ def _significant_cells(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return grid.loc[np.isfinite(cls) & (cls != 0)]
 
 
-def _grid_layer(sub: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame):
+def _grid_layer(sub: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, hidden: str):
     if not len(sub):
         return None, None
     cls = pd.to_numeric(sub["gi_class"], errors="coerce").to_numpy()
@@ -289,7 +315,7 @@ def _grid_layer(sub: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame):
     z = _column(sub, "gi_z")
     p = _column(sub, "gi_p")
     values = [
-        [escape_html(format_count(ni)), escape_html(_z(zi)), escape_html("-" if is_missing(pi) else _p(pi))]
+        [escape_html(format_count(ni, hidden)), escape_html(_z(zi)), escape_html("-" if is_missing(pi) else _p(pi))]
         for ni, zi, pi in zip(n, z, p, strict=True)
     ]
     tooltip = "<b>Gi*: {s}</b><br>z = {1}, p = {2}<br>Incidenten in de cel: {0}"
@@ -330,7 +356,7 @@ def is_missing_list(value) -> bool:
     return is_missing(value)
 
 
-def _cluster_layer(clusters: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, names: dict):
+def _cluster_layer(clusters: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, names: dict, hidden: str):
     if not len(clusters):
         return None
     styles = [{"color": CLUSTER_COLOR, "weight": 2, "opacity": 0.9, "fillColor": CLUSTER_COLOR, "fillOpacity": 0.12}]
@@ -343,7 +369,7 @@ def _cluster_layer(clusters: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, names: dic
         values.append([
             escape_html(i + 1 if is_missing(cid) else cid),
             escape_html(LABELS_NL.get(category, category) if not is_missing(category) else "-"),
-            escape_html(format_count(n)),
+            escape_html(format_count(n, hidden)),
             escape_html("-" if is_missing(area) else f"{format_decimal(float(area) / 10_000, 1)} ha"),
             escape_html(buurt_names),
         ])

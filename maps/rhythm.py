@@ -19,6 +19,7 @@ from veilig.geo.neighbourhoods import ATTRIBUTION
 
 from .base import (
     HIDDEN_COLOR,
+    HIDDEN_LABEL,
     SEQUENTIAL,
     DataLayer,
     LegendItem,
@@ -30,6 +31,8 @@ from .base import (
     format_count,
     format_decimal,
     format_int,
+    hidden_label,
+    hide_small,
     is_missing,
     legend_html,
     make_map,
@@ -65,6 +68,7 @@ def build_rhythm_map(
     weekday: int | None = None,
     shift_hours: Iterable[int] | None = None,
     synthetic: bool = False,
+    hide_below: int | None = None,
     static_prefix: str = "/static",
 ) -> str:
     """The rhythm map as one HTML page.
@@ -88,14 +92,19 @@ def build_rhythm_map(
         E.g. ``"week 2026-W10"``.
     selected_id : str, optional
         ``area_id`` of the selected area, outlined on the map.
+    hide_below : int, optional
+        Matrix counts ``1 .. hide_below-1`` are shown hidden, and peaks on them are not marked;
+        None cells are shown hidden in any case.
     """
     if not isinstance(areas, gpd.GeoDataFrame):
         raise VeiligError(f"areas: expected a GeoDataFrame in EPSG:28992, got {type(areas).__name__}")
     missing = [c for c in ("area_id", "area_name", "rank", "expected") if c not in areas.columns]
     if missing and len(areas):
         raise VeiligError(f"areas: missing column(s) {', '.join(missing)}")
-    counts = _check_matrix(selected_counts)
+    counts = [[hide_small(v, hide_below) for v in row] for row in _check_matrix(selected_counts)]
     peak_cells = _peak_cells(peaks)
+    if peak_cells is not None:
+        peak_cells = {(d, h) for d, h in peak_cells if counts[d][h] is not None}
     if weekday is None:
         weekday = WEEKDAYS_NL.index(weekday_label.strip().lower()) if weekday_label.strip().lower() in WEEKDAYS_NL else None
     hours = sorted(set(int(h) % 24 for h in shift_hours)) if shift_hours is not None else _shift_hours(shift_label)
@@ -120,7 +129,7 @@ def build_rhythm_map(
     panel = (
         f"<h2>Ritme: {escape_html(selected_name)}</h2>"
         f"<p>{escape_html(theme_label)} · incidenten per weekdag en uur (lokale tijd)</p>"
-        + heat_table_svg(counts, peak_cells, weekday, hours)
+        + heat_table_svg(counts, peak_cells, weekday, hours, hidden_label(hide_below))
     )
     add_panel(m, panel, "veilig-corner veilig-rhythm", "veilig-rhythm")
     add_panel(m, legend_html(legend, f"Grenzen: {ATTRIBUTION}."), "veilig-legend", "veilig-legend")
@@ -149,6 +158,8 @@ def _peak_cells(peaks) -> set[tuple[int, int]] | None:
             wd, hr = p.weekday, p.hour
         else:
             wd, hr = p
+        if not (0 <= int(wd) < 7 and 0 <= int(hr) < 24):
+            raise VeiligError(f"peaks: ({wd}, {hr}) is not a weekday 0-6 and hour 0-23")
         cells.add((int(wd), int(hr)))
     return cells
 
@@ -227,6 +238,7 @@ def heat_table_svg(
     peaks: set[tuple[int, int]] | None = None,
     weekday: int | None = None,
     shift_hours: Sequence[int] = (),
+    hidden: str = HIDDEN_LABEL,
 ) -> str:
     """The 7 x 24 rhythm as an inline SVG: a cell per weekday and hour, peaks outlined.
 
@@ -251,7 +263,7 @@ def heat_table_svg(
             v = counts[d][h]
             x = LABEL_W + h * CELL_W
             fill = HIDDEN_COLOR if v is None else _heat_color(v, top)
-            what = "<5 (verborgen)" if v is None else f"{format_int(v)} incidenten"
+            what = f"{hidden} (verborgen)" if v is None else f"{format_int(v)} incidenten"
             tip = f"{WEEKDAYS_NL[d]} {h:02d}:00-{(h + 1) % 24:02d}:00: {what}"
             is_peak = peaks is not None and (d, h) in peaks
             if is_peak:
@@ -279,10 +291,10 @@ def heat_table_svg(
     for i, c in enumerate(SEQUENTIAL[1:]):
         parts.append(f'<rect x="{x + i * 14}" y="{ly}" width="14" height="12" fill="{c}"/>')
     x += 5 * 14 + 4
-    parts.append(f'<text x="{x}" y="{ly + 10}" fill="#444">{escape_html(format_count(top))} (max.)</text>')
+    parts.append(f'<text x="{x}" y="{ly + 10}" fill="#444">{escape_html(format_count(top, hidden))} (max.)</text>')
     x += 70
     parts.append(f'<rect x="{x}" y="{ly}" width="14" height="12" fill="{HIDDEN_COLOR}"/>'
-                 f'<text x="{x + 18}" y="{ly + 10}" fill="#444">{escape_html("<5")}</text>')
+                 f'<text x="{x + 18}" y="{ly + 10}" fill="#444">{escape_html(hidden)}</text>')
     x += 44
     if peaks is not None:
         label = "piek (significant)" if peaks else "geen significante pieken"

@@ -32,6 +32,8 @@ from .base import (
     format_date,
     format_decimal,
     format_int,
+    hidden_label,
+    hide_small,
     is_missing,
     legend_html,
     make_map,
@@ -55,6 +57,7 @@ def build_subsidy_map(
     *,
     tiles: TileOptions | None = None,
     title: str = DEFAULT_TITLE,
+    hide_below: int | None = None,
     static_prefix: str = "/static",
 ) -> str:
     """The subsidy map as one HTML page.
@@ -73,18 +76,25 @@ def build_subsidy_map(
         Background tiles, None for none.
     title : str
         Page and panel title (escaped).
+    hide_below : int, optional
+        Burglary counts ``1 .. hide_below-1`` are shown hidden (with their rate); counts that
+        arrive as None are shown hidden in any case. Grants are the desk's own ledger: not hidden.
     """
     if not isinstance(buurten, gpd.GeoDataFrame):
         raise VeiligError(f"buurten: expected a GeoDataFrame in EPSG:28992, got {type(buurten).__name__}")
     missing = [c for c in ("statcode", "statnaam", "grants", "granted_cents", "burglaries") if c not in buurten]
     if missing:
         raise VeiligError(f"buurten: missing column(s) {', '.join(missing)}")
+    if hide_below is not None and len(buurten):
+        buurten = buurten.copy()
+        buurten["burglaries"] = [hide_small(v, hide_below) for v in buurten["burglaries"]]
+    hidden = hidden_label(hide_below)
     wgs = to_wgs84(buurten, "buurten")
     m = make_map(title, tiles, bounds_of(wgs), static_prefix=static_prefix)
 
     legend, notes = [], []
     if len(buurten):
-        choropleth, section, more_notes = _burglary_layer(buurten, wgs)
+        choropleth, section, more_notes = _burglary_layer(buurten, wgs, hidden)
         choropleth.add_to(m)
         legend.append(section)
         notes.extend(more_notes)
@@ -107,7 +117,7 @@ def _totals(buurten: gpd.GeoDataFrame) -> str:
     return f"{format_int(grants)} toekenningen, samen {format_euros(cents)}"
 
 
-def _burglary_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame):
+def _burglary_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, hidden_text: str):
     counts = list(buurten["burglaries"])
     hidden = [is_missing(c) for c in counts]
     has_rate = "burglary_rate" in buurten and any(not is_missing(v) for v in buurten["burglary_rate"])
@@ -133,7 +143,7 @@ def _burglary_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame):
         values.append([
             escape_html(buurten["statnaam"].iloc[i]),
             escape_html(buurten["statcode"].iloc[i]),
-            escape_html(format_count(counts[i])),
+            escape_html(format_count(counts[i], hidden_text)),
             escape_html("-" if hidden[i] or is_missing(rates[i]) else format_decimal(float(rates[i]), 1)),
             escape_html(format_int(_int(buurten["grants"].iloc[i]))),
             escape_html(format_euros(_int(buurten["granted_cents"].iloc[i]))),
@@ -146,8 +156,8 @@ def _burglary_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame):
     payload = polygon_payload(wgs.geometry.values, style_index, styles, tooltip, values)
     items = [LegendItem(c, lbl) for c, lbl in zip(classes.colors, classes.labels, strict=True)]
     if any(hidden):
-        items.append(LegendItem(HIDDEN_COLOR, "<5 (verborgen)"))
-        notes.append("Aantallen onder 5 zijn verborgen.")
+        items.append(LegendItem(HIDDEN_COLOR, f"{hidden_text} (verborgen)"))
+        notes.append(f"Aantallen onder {hidden_text[1:]} zijn verborgen.")
     if has_rate and any(classes.index[i] < 0 and not hidden[i] for i in range(len(buurten))):
         items.append(LegendItem(NO_DATA_COLOR, "geen woningaantal bekend"))
     return DataLayer("polygons", payload, name), (heading, items), notes

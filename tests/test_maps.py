@@ -376,6 +376,36 @@ def test_rhythm_map_draws_the_heat_table_with_peaks_and_the_ranked_areas():
                          selected_name="x")
 
 
+def test_small_counts_are_hidden_from_non_analysts_in_every_layer():
+    rng = np.random.default_rng(13)
+    buurten, clusters, grid = hotspot_inputs(rng, n_clusters=2, n_cells=3)
+    buurten["n_incidents"] = [3, 0] + [20] * (len(buurten) - 2)
+    buurten["rate_per_1000"] = [1.5, 0.0] + [9.0] * (len(buurten) - 2)
+    clusters["n_incidents"] = [4, 30]
+    grid["n_incidents"] = [1, 0, 12]
+    html = build_hotspot_map(buurten, clusters, grid, None, title="t", category_label="c", period_label="p",
+                             hide_below=5)
+    polygons = [p for k, p in payloads(html) if k == "polygons"]
+    buurt_values = {f[2][1]: f[2] for f in polygons[0]["f"]}
+    first, second = buurten["statcode"].iloc[0], buurten["statcode"].iloc[1]
+    assert buurt_values[first][2:4] == ["&lt;5", "-"]  # count and its rate hidden
+    assert buurt_values[second][2] == "0"  # zero reveals nobody
+    assert sorted(f[2][0] for f in polygons[1]["f"]) == sorted(["0", "12", "&lt;5"])  # grid cells
+    assert sorted(f[2][2] for f in polygons[2]["f"]) == sorted(["30", "&lt;5"])  # clusters
+    with pytest.raises(VeiligError, match="analysts only"):
+        build_hotspot_map(buurten, clusters, grid, incident_points(rng, 5, buurten), title="t",
+                          category_label="c", period_label="p", hide_below=5)
+    ten = build_hotspot_map(buurten, clusters, grid, None, title="t", category_label="c", period_label="p",
+                            hide_below=10)
+    assert "&lt;10 (verborgen)" in ten and "Aantallen onder 10 zijn verborgen." in ten
+    areas, counts, selected = rhythm_inputs(rng)
+    counts[4][21] = 3
+    rhythm = build_rhythm_map(areas, counts, theme_label="j", weekday_label="vrijdag", shift_label="16-24",
+                              selected_name="x", peaks=[(4, 21), (5, 22)], hide_below=5)
+    assert "vrijdag 21:00-22:00: &lt;5 (verborgen)" in rhythm
+    assert rhythm.count("(piek)") == 1
+
+
 # ------------------------------------------------------------------------ reprojection
 
 
