@@ -20,7 +20,7 @@ from .address import (
 )
 from .errors import RuleViolation
 from .iban import validate_iban
-from .money import MAX_AMOUNT_CENTS, format_euros, require_cents
+from .money import format_euros, require_cents
 
 DEFAULT_GRANT_PERCENTAGE = 50
 DEFAULT_MAX_GRANT_CENTS = 25_000
