@@ -17,6 +17,7 @@ import html as _html
 import json
 import math
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -66,12 +67,15 @@ def escape_html(value: object) -> str:
 
     Besides ``& < > " '`` it escapes the backtick, ``$`` and ``\\`` too: a value that ends up in a
     JavaScript template literal (as Folium's ``Tooltip`` and ``Popup`` write them) can then neither
-    close the literal nor open a ``${...}`` substitution. ``None`` and NaN become "".
+    close the literal nor open a ``${...}`` substitution. The second slash of ``//`` is escaped
+    as well, so no value can spell a URL (``https://...``) that the origin check would have to
+    tell from the page's own.
+    ``None`` and NaN become "".
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     text = _html.escape(str(value), quote=True)
-    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;").replace("//", "/&#47;")
 
 
 def json_for_script(obj: object) -> str:
@@ -217,23 +221,22 @@ def to_wgs84(gdf: gpd.GeoDataFrame, name: str, simplify_m: float = 0.0) -> gpd.G
 
 def points_to_wgs84(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """RD New x, y (metres) -> WGS84 (lat, lon) arrays, vectorised."""
-    from pyproj import Transformer
-
-    tr = _transformer()
-    lon, lat = tr.transform(np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64"))
+    lon, lat = _transformer().transform(np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64"))
     return np.asarray(lat), np.asarray(lon)
 
 
+_LOCAL = threading.local()
+
+
 def _transformer():
-    global _TRANSFORMER
-    if _TRANSFORMER is None:
+    # One per thread: the API builds maps in a thread pool, and a pyproj Transformer is not
+    # meant to be shared between threads.
+    tr = getattr(_LOCAL, "rd_to_wgs84", None)
+    if tr is None:
         from pyproj import Transformer
 
-        _TRANSFORMER = Transformer.from_crs(RD_NEW, WGS84, always_xy=True)
-    return _TRANSFORMER
-
-
-_TRANSFORMER = None
+        tr = _LOCAL.rd_to_wgs84 = Transformer.from_crs(RD_NEW, WGS84, always_xy=True)
+    return tr
 
 
 # ------------------------------------------------------------------ compact geometry encoding

@@ -15,6 +15,7 @@ import pandas as pd
 
 from veilig.errors import VeiligError
 from veilig.geo.categories import LABELS_NL
+from veilig.geo.neighbourhoods import ATTRIBUTION
 from veilig.geo.timeutil import TZ_NAME
 
 from .base import (
@@ -45,7 +46,6 @@ from .base import (
     title_html,
     to_wgs84,
 )
-from veilig.geo.neighbourhoods import ATTRIBUTION
 
 EMPTY_MESSAGE = "Geen incidenten in deze periode."
 

@@ -235,6 +235,17 @@ def test_vendored_layout_matches_the_urls_the_maps_use():
     assert all(not re.match(r"(?:[a-z]+:)?//", r) for r in refs), refs
 
 
+def test_a_page_that_would_load_a_cdn_asset_is_refused_not_served():
+    from folium.plugins import MarkerCluster
+
+    from veilig.maps.base import make_map, render_page
+
+    m = make_map("t", None)
+    MarkerCluster().add_to(m)  # a plugin whose script and styles come from a public CDN
+    with pytest.raises(ValueError, match="third-party origin"):
+        render_page(m)
+
+
 def test_every_page_carries_a_csp_that_allows_only_its_own_inline_scripts():
     for tiles in (None, TileOptions()):
         for name, html in all_pages(tiles).items():
@@ -274,7 +285,8 @@ def test_hostile_names_never_reach_a_page_unescaped():
             assert raw not in html, (name, raw)
         assert not EVENT_HANDLER.search(html), (name, EVENT_HANDLER.search(html).group(0))
         # The escaped form is there: the name is shown, literally.
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html or "\\u0026lt;script\\u0026gt;" in html, name
+        shown = escape_html(SCRIPT_XSS)
+        assert shown in html or json_for_script(shown)[1:-1] in html, name
 
 
 def test_values_that_reach_innerhtml_are_escaped_before_they_are_embedded():
@@ -293,6 +305,8 @@ def test_values_that_reach_innerhtml_are_escaped_before_they_are_embedded():
 
 def test_escape_helpers():
     assert escape_html(IMG_XSS) == "&lt;img src=x onerror=alert(1)&gt;"
+    assert escape_html(SCRIPT_XSS) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert escape_html("https://a///b") == "https:/&#47;a/&#47;/b"
     assert escape_html("`${x}`\\") == "&#96;&#36;{x}&#96;&#92;"
     assert escape_html(None) == "" and escape_html(float("nan")) == ""
     text = json_for_script({"a": "</script><!-- & ' \u2028"})
@@ -300,6 +314,16 @@ def test_escape_helpers():
     assert json.loads(text) == {"a": "</script><!-- & ' \u2028"}
     with pytest.raises(ValueError):
         json_for_script({"a": float("nan")})
+
+
+def test_a_name_that_looks_like_a_url_is_shown_not_refused():
+    rng = np.random.default_rng(14)
+    buurten, clusters, grid = hotspot_inputs(rng)
+    buurten.loc[0, "statnaam"] = "https://evil.example/x.js"
+    buurten.loc[1, "statnaam"] = "//evil.example/y.js"
+    html = build_hotspot_map(buurten, clusters, grid, None, title="t", category_label="c", period_label="p")
+    assert "evil.example" in html
+    assert not ABSOLUTE_URL.search(html) and "//evil" not in html
 
 
 def test_incident_descriptions_never_appear_in_the_map():
