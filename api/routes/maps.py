@@ -112,7 +112,8 @@ def hotspot_map(
             buurten, result.clusters, result.grid, points,
             title=f"Hotspots {label}", category_label=label,
             period_label=_period_label(result.start, result.end),
-            tiles=tile_options(settings), synthetic=result.synthetic)
+            tiles=tile_options(settings), synthetic=result.synthetic,
+            hide_below=None if user.role == ANALYST else settings.small_count_threshold)
 
     if user.role == ANALYST:
         audit(db, user, "read_incident_points", f"/maps/hotspots?category={category}",
@@ -164,7 +165,8 @@ def subsidy_map(
         buurten["granted_cents"] = buurten["reserved_cents"] + buurten["paid_cents"]
         buurten = buurten.rename(columns={"n_incidents": "burglaries", "rate_per_1000_dwellings": "burglary_rate"})
         return build_subsidy_map(buurten, budget.model_dump(), tiles=tile_options(settings),
-                                 title=f"Subsidie hang- en sluitwerk: {pilot.name}")
+                                 title=f"Subsidie hang- en sluitwerk: {pilot.name}",
+                                 hide_below=settings.small_count_threshold)
 
     return _cached(request, user, (pilot_id,), build)
 
@@ -188,4 +190,5 @@ def rhythm_map(
     settings = get_settings(request)
     inputs = rhythm_map_inputs(db, user, settings, theme, week, weekday, shift, pairs, area)
     return _cached(request, user, (theme, week, weekday, shift, pairs, area),
-                   lambda: build_rhythm_map(**inputs, tiles=tile_options(settings)))
+                   lambda: build_rhythm_map(**inputs, tiles=tile_options(settings),
+                                            hide_below=None if user.role == ANALYST else settings.small_count_threshold))

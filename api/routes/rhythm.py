@@ -107,7 +107,6 @@ def plan(
 def rhythm_map_inputs(db: Database, user: Principal, settings, theme: str, week: str | None, weekday: int,
                       shift: str | None, pairs: int, area: str | None) -> dict:
     """What the rhythm map shows: the ranked areas of one weekday and shift, and one area's rhythm."""
-    import pandas as pd
 
     from veilig.geo import calendar_nl as cal
     from veilig.geo.rhythm import THEME_LABELS_NL
@@ -116,6 +115,7 @@ def rhythm_map_inputs(db: Database, user: Principal, settings, theme: str, week:
     theme = theme.strip().lower()
     categories = theme_categories(theme)
     span = incident_span(db)
+    incidents = load_incidents(db, categories=categories)
     if week is None:
         last = span[1] if span else date.today()
         week = cal.iso_week_of(last + timedelta(days=1))
@@ -140,7 +140,6 @@ def rhythm_map_inputs(db: Database, user: Principal, settings, theme: str, week:
             from veilig.errors import NotFoundError
 
             raise NotFoundError(f"area: '{selected}' is not one of the plan's areas")
-        incidents = load_incidents(db, categories=categories)
         result = area_rhythm(incidents, theme, selected, plan.areas,
                              span[0] if span else None, span[1] if span else None)
         if user.role != ANALYST:
@@ -157,5 +156,9 @@ def rhythm_map_inputs(db: Database, user: Principal, settings, theme: str, week:
         "weekday_label": cal.WEEKDAYS_NL[weekday],
         "shift_label": shift_name,
         "selected_name": selected_name,
+        "selected_id": selected,
+        "weekday": weekday,
+        "shift_hours": next(s.clock_hours for s in plan.shifts if s.name == shift_name),
         "period_label": f"week {week}",
+        "synthetic": bool((incidents["source"] == "demo").any()),
     }
