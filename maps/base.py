@@ -836,7 +836,8 @@ def classify(values: Sequence, k: int = 5, *, integer: bool = True, decimals: in
              palette: Sequence[str] = SEQUENTIAL, fmt=None) -> Classes:
     """Quantile classes (at most ``k``, fewer when the values are few or tied), Dutch labels.
 
-    ``fmt`` formats a class bound (default: Dutch integer or decimal). Missing values get -1.
+    A class's label is the range of the values in it. ``fmt`` formats a bound (default: Dutch
+    integer or decimal). Missing values get class -1.
     """
     vals = np.array([np.nan if is_missing(v) else float(v) for v in values], dtype="float64")
     ok = np.isfinite(vals)
@@ -850,18 +851,17 @@ def classify(values: Sequence, k: int = 5, *, integer: bool = True, decimals: in
     uppers = np.ceil(uppers) if integer else np.round(uppers, decimals)
     uppers = np.unique(uppers)
     uppers[-1] = max(uppers[-1], finite.max())
-    index[ok] = np.searchsorted(uppers, finite, side="left")
-    n = len(uppers)
+    raw = np.searchsorted(uppers, finite, side="left")
+    used, index[ok] = np.unique(raw, return_inverse=True)  # drop classes nothing falls in
+    n = len(used)
     # Spread the colours over the palette, so two classes are light and dark, not two light ones.
     pick = np.rint(np.linspace(0, len(palette) - 1, n)).astype(int) if n > 1 else np.array([len(palette) // 2])
     colors = tuple(palette[i] for i in pick)
+    # Label each class with the range of the values in it: honest where hidden counts or ties
+    # leave gaps between classes ("5 – 7" rather than "1 – 7" when 1-4 are hidden).
     labels = []
-    lo = float(finite.min())
-    for i, up in enumerate(uppers):
-        if integer:
-            low = lo if i == 0 else uppers[i - 1] + 1
-            labels.append(fmt(up) if low >= up else f"{fmt(low)} – {fmt(up)}")
-        else:
-            low = lo if i == 0 else uppers[i - 1]
-            labels.append(fmt(up) if low >= up else (f"{fmt(low)} – {fmt(up)}" if i == 0 else f"> {fmt(low)} – {fmt(up)}"))
+    for i in range(n):
+        members = finite[index[ok] == i]
+        low, high = float(members.min()), float(members.max())
+        labels.append(fmt(high) if low == high else f"{fmt(low)} – {fmt(high)}")
     return Classes(index, colors, tuple(labels))

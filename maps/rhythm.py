@@ -91,7 +91,8 @@ def build_rhythm_map(
     period_label : str, optional
         E.g. ``"week 2026-W10"``.
     selected_id : str, optional
-        ``area_id`` of the selected area, outlined on the map.
+        ``area_id`` of the selected area, outlined on the map; when omitted, the area whose
+        ``area_name`` is ``selected_name`` (if exactly one is).
     hide_below : int, optional
         Matrix counts ``1 .. hide_below-1`` are shown hidden, and peaks on them are not marked;
         None cells are shown hidden in any case.
@@ -109,6 +110,9 @@ def build_rhythm_map(
         weekday = WEEKDAYS_NL.index(weekday_label.strip().lower()) if weekday_label.strip().lower() in WEEKDAYS_NL else None
     hours = sorted(set(int(h) % 24 for h in shift_hours)) if shift_hours is not None else _shift_hours(shift_label)
 
+    if selected_id is None and len(areas):
+        match = areas.loc[areas["area_name"].astype(str) == str(selected_name), "area_id"]
+        selected_id = str(match.iloc[0]) if len(match) == 1 else None
     wgs = to_wgs84(areas, "areas")
     title = f"Ritme van de Stad: {theme_label}"
     m = make_map(title, tiles, bounds_of(wgs), static_prefix=static_prefix)
@@ -269,7 +273,7 @@ def heat_table_svg(
             if is_peak:
                 tip += " (piek)"
             stroke = (f' stroke="{PEAK_COLOR}" stroke-width="2"' if is_peak
-                      else ' stroke="#ffffff" stroke-width="0.5"')
+                      else ' stroke="#d8d8d8" stroke-width="0.5"')
             parts.append(
                 f'<rect x="{x + 1}" y="{y + 1}" width="{CELL_W - 2}" height="{CELL_H - 2}" fill="{fill}"{stroke}>'
                 f"<title>{escape_html(tip)}</title></rect>"
@@ -286,8 +290,9 @@ def heat_table_svg(
     # Legend under the table: the five steps, grey, the peak outline.
     ly = LABEL_H + 7 * CELL_H + 10
     x = LABEL_W
-    parts.append(f'<text x="{x}" y="{ly + 10}" fill="#444">0</text>')
-    x += 10
+    parts.append(f'<rect x="{x}" y="{ly}" width="14" height="12" fill="{ZERO_COLOR}" stroke="#d8d8d8"/>'
+                 f'<text x="{x + 17}" y="{ly + 10}" fill="#444">0</text>')
+    x += 28
     for i, c in enumerate(SEQUENTIAL[1:]):
         parts.append(f'<rect x="{x + i * 14}" y="{ly}" width="14" height="12" fill="{c}"/>')
     x += 5 * 14 + 4
@@ -308,9 +313,12 @@ def heat_table_svg(
     return "".join(parts)
 
 
+ZERO_COLOR = "#ffffff"
+
+
 def _heat_color(v: int, top: int) -> str:
     if v <= 0 or top <= 0:
-        return SEQUENTIAL[0]
+        return ZERO_COLOR
     step = min(4, int(np.ceil(5 * v / top)) - 1)
     return SEQUENTIAL[1 + step]
 

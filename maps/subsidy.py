@@ -114,7 +114,8 @@ def build_subsidy_map(
 def _totals(buurten: gpd.GeoDataFrame) -> str:
     grants = int(np.nansum(np.asarray(buurten["grants"], dtype="float64"))) if len(buurten) else 0
     cents = int(np.nansum(np.asarray(buurten["granted_cents"], dtype="float64"))) if len(buurten) else 0
-    return f"{format_int(grants)} toekenningen, samen {format_euros(cents)}"
+    noun = "toekenning" if grants == 1 else "toekenningen"
+    return f"{format_int(grants)} {noun}, samen {format_euros(cents)}"
 
 
 def _burglary_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, hidden_text: str):

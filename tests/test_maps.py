@@ -368,6 +368,17 @@ def test_choropleth_shows_the_rate_per_1000_dwellings_when_known():
     assert "Geen woningaantallen bekend" not in html
 
 
+def test_choropleth_classes_are_labelled_with_the_values_they_hold():
+    from veilig.maps.base import classify
+
+    classes = classify([0, 0, 0, None, 5, 6, 7, 8, 9, 16, 31, None], k=5)
+    assert classes.labels == ("0", "5 – 6", "7 – 8", "9", "16 – 31")  # not "1 – 6": 1-4 are hidden
+    assert list(classes.index) == [0, 0, 0, -1, 1, 1, 2, 2, 3, 4, 4, -1]
+    assert classes.colors[0] != classes.colors[-1]
+    assert classify([1.94, 5.9, 12.3], integer=False).labels == ("1,9", "5,9", "12,3")
+    assert classify([None, None]).labels == ()
+
+
 def test_subsidy_map_shows_grants_burglaries_and_the_budget_in_dutch():
     buurten, budget = subsidy_inputs(np.random.default_rng(8))
     html = build_subsidy_map(buurten, budget, tiles=None)
@@ -395,6 +406,9 @@ def test_rhythm_map_draws_the_heat_table_with_peaks_and_the_ranked_areas():
         assert text in html, text
     labels = [p for k, p in payloads(html) if k == "polygons"][0]
     assert sorted(f[3][2] for f in labels["f"] if len(f) > 3) == ["1", "2", "3", "4"]
+    by_name = build_rhythm_map(areas, counts, theme_label="Jeugd", weekday_label="vrijdag", shift_label="16-24",
+                               selected_name=str(areas.set_index("area_id").loc[selected, "area_name"]))
+    assert "gekozen gebied (ritme rechtsonder)" in by_name
     with pytest.raises(VeiligError):
         build_rhythm_map(areas, counts[:6], theme_label="j", weekday_label="vrijdag", shift_label="16-24",
                          selected_name="x")
