@@ -97,6 +97,19 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(np.asarray(starts, dtype=np.int64), lengths) + (np.arange(total) - offs)
 
 
+def _cells_near(cell_keys: np.ndarray, marked: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per cell (``cell_keys`` sorted): is a marked cell at one of the key ``offsets``? O(cells * offsets * log)."""
+    targets = cell_keys[marked]
+    out = np.zeros(cell_keys.size, dtype=bool)
+    if targets.size == 0:
+        return out
+    for off in offsets:
+        probe = cell_keys + off
+        pos = np.searchsorted(targets, probe).clip(max=targets.size - 1)
+        out |= targets[pos] == probe
+    return out
+
+
 def _tree_query_within(tree: cKDTree, Q: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
     """Nearest tree point within ``eps`` (inclusive) of each row of ``Q``: (found mask, index)."""
     if Q.shape[0] == 0:
@@ -217,8 +230,7 @@ def _grid_dbscan(P: np.ndarray, w: np.ndarray, eps: float, min_samples: float) -
     core = cell_w[cell_of] >= min_samples
     cand = np.flatnonzero(~core)
     if cand.size:
-        reach = np.unique((cell_keys[np.unique(cell_of[cand])][:, None] + block_keys[None, :]).ravel())
-        near = np.flatnonzero(np.isin(key, reach))
+        near = np.flatnonzero(_cells_near(cell_keys, cell_w < min_samples, block_keys)[cell_of])
         wn = w[near]
         if np.all(wn == np.round(wn)) and wn.sum() <= 4 * max(m, 1_000_000):
             # Whole weights (merged duplicates): count over the locations repeated by weight.
@@ -320,8 +332,8 @@ def _grid_dbscan(P: np.ndarray, w: np.ndarray, eps: float, min_samples: float) -
     # 4. Border points: non-core points within eps of a core point join the nearest one's cluster.
     noncore = np.flatnonzero(~core)
     if noncore.size:
-        reach = np.unique((cell_keys[np.unique(cell_of[noncore])][:, None] + block_keys[None, :]).ravel())
-        near_core = core_idx[np.isin(key[core_idx], reach)]
+        has_noncore = np.bincount(cell_of[noncore], minlength=cell_keys.size) > 0
+        near_core = core_idx[_cells_near(cell_keys, has_noncore, block_keys)[cell_of[core_idx]]]
         if near_core.size:
             found, j = _tree_query_within(cKDTree(P[near_core]), P[noncore], eps)
             labels[noncore[found]] = labels[near_core[j[found]]]
