@@ -200,7 +200,10 @@ def _as_date(value, name: str) -> date | None:
 
 
 def _utc_times(values: pd.Series) -> pd.Series:
-    ts = pd.to_datetime(values)
+    try:
+        ts = pd.to_datetime(values)
+    except (ValueError, TypeError) as exc:  # the data layer validates; a raw table may not be
+        raise VeiligError(f"occurred_at: not a time everywhere ({exc})".split("\n")[0]) from exc
     if getattr(ts.dt, "tz", None) is None:  # naive: local Amsterdam time, as the brief says
         ts = ts.dt.tz_localize(TZ_NAME, ambiguous="NaT", nonexistent="shift_forward")
     return ts.dt.tz_convert("UTC")
@@ -319,8 +322,8 @@ def compute_hotspots(
 
     # Buurt of every incident (from the data layer when present).
     t = time.perf_counter()
-    x = work["x"].to_numpy(dtype=np.float64)
-    y = work["y"].to_numpy(dtype=np.float64)
+    x = pd.to_numeric(work["x"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    y = pd.to_numeric(work["y"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     finite = np.isfinite(x) & np.isfinite(y)
     # Buurten as indices into the sorted statcodes: integers all the way down, no strings per incident.
     buurten = buurten.sort_values("statcode").reset_index(drop=True)
@@ -334,7 +337,7 @@ def compute_hotspots(
     timings["assign_buurt"] = time.perf_counter() - t
     n_outside = int((cur & ~inside).sum())
     if n_outside:
-        messages.append(f"{n_outside} incident(en) buiten Zoetermeer tellen niet mee")
+        messages.append(f"{n_outside} incident(en) buiten Zoetermeer of zonder geldige coördinaten tellen niet mee")
 
     sel = np.flatnonzero(cur & inside)
     px, py, pb = x[sel], y[sel], bidx[sel]

@@ -205,6 +205,10 @@ def test_bad_category_and_period_are_refused(demo):
         compute_hotspots(demo, "drugs", "1 januari")
     with pytest.raises(VeiligError, match="missing column"):
         compute_hotspots(demo.drop(columns="x"), "drugs")
+    raw = pd.DataFrame({"occurred_at": ["2025-01-01 10:00", "gisteren"], "category": "drugs",
+                        "x": [93494.0, 93494.0], "y": [452949.0, 452949.0]})
+    with pytest.raises(VeiligError, match="^occurred_at"):
+        compute_hotspots(raw, "drugs")
 
 
 def test_the_same_input_twice_gives_byte_identical_files_whatever_the_row_order(demo, tmp_path):
