@@ -11,6 +11,8 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime
 
+import pytest
+
 from veilig.ledger.rules import REASON_CEILING
 from veilig.ledger.schemas import ApplicationIn, PilotIn
 from veilig.storage import ledger_repo as L
@@ -68,6 +70,7 @@ def _wait_all(procs, q, n):
     return got
 
 
+@pytest.mark.slow
 def test_budget_is_never_exceeded_under_64_concurrent_worker_processes(db, db_url):
     ids = _setup(db, WORKERS * PER_WORKER, FITS * GRANT)
     ctx = mp.get_context("spawn")
