@@ -152,10 +152,10 @@ def serve(
 
     from .app import create_app
 
-    settings = get_settings()
+    settings = get_settings().model_copy(update={
+        "host": host or get_settings().host, "port": port or get_settings().port})
     app = create_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info",
-                server_header=False)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", server_header=False)
 
 
 @db_app.command("upgrade")

@@ -16,14 +16,15 @@ PG_ADMIN_URL = os.environ.get("VEILIG_TEST_PG_ADMIN_URL", "postgresql+psycopg://
 def run_measured(code: str, *args: str) -> dict:
     """Run ``code`` (a Python snippet that prints one JSON line last) in a fresh interpreter.
 
-    The child measures its own wall time; peak memory is its maximum resident set size.
+    The child measures its own wall time; peak memory is its high-water RSS (``VmHWM``; unlike
+    ``ru_maxrss`` it is not inherited from the parent at fork).
     """
     wrapper = (
-        "import json, resource, sys, time\n"
+        "import json, sys, time\n"
         "t0 = time.perf_counter()\n"
         f"{code}\n"
         "elapsed = time.perf_counter() - t0\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "peak = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024\n"
         "print(json.dumps({'seconds': elapsed, 'peak_mb': peak, **globals().get('extra', {})}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", wrapper, *args], capture_output=True, text=True)

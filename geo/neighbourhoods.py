@@ -84,12 +84,24 @@ def assign_buurt(
     codes = np.full(n, None, dtype=object)
     dist = np.full(n, np.inf)
     finite = np.isfinite(x) & np.isfinite(y)
-    idx_finite = np.flatnonzero(finite)
+    statcodes = buurten["statcode"].to_numpy()
+    geoms = buurten.geometry.values
+    # Fast path: strictly inside a polygon, tested on raw coordinates against each prepared
+    # polygon (no point objects); only the few left over (edges, outside) take the tree path.
+    for i, poly in enumerate(geoms):
+        minx, miny, maxx, maxy = poly.bounds
+        cand = np.flatnonzero(finite & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy) & (dist > 0))
+        if cand.size == 0:
+            continue
+        shapely.prepare(poly)
+        inside = cand[shapely.contains_xy(poly, x[cand], y[cand])]
+        codes[inside] = statcodes[i]
+        dist[inside] = 0.0
+    idx_finite = np.flatnonzero(finite & (dist > 0))
     if idx_finite.size == 0:
         return codes, dist
     points = shapely.points(x[idx_finite], y[idx_finite])
-    tree = shapely.STRtree(buurten.geometry.values)
-    statcodes = buurten["statcode"].to_numpy()
+    tree = shapely.STRtree(geoms)
 
     # Inside (or on the edge of) a polygon: "intersects" so edge points are not lost.
     pt_i, poly_i = tree.query(points, predicate="intersects")

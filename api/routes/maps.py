@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from veilig.geo.categories import LABELS_NL
-from veilig.geo.privacy import hide_small_counts
-from veilig.settings import Settings
 from veilig.storage import Database
 from veilig.storage.auth import Principal, audit
 
 from ..cache import data_version
-from ..deps import ADMIN, ALL_ROLES, ANALYST, PLANNER, SUBSIDY, current_user, get_db, get_settings, require_roles
-from ..services import check_period, hotspot_result, named_buurten
+from ..deps import ADMIN, ANALYST, PLANNER, SUBSIDY, current_user, get_db, get_settings, require_roles
+from ..mapviews import hotspot_map_html, rhythm_map_html, subsidy_map_html
+from ..services import check_period, hotspot_result
 
 router = APIRouter(tags=["kaarten"])
 
@@ -26,14 +25,6 @@ MAP_ROLES = {
     "subsidy": (SUBSIDY, ADMIN),
 }
 MAP_LABELS = {"hotspots": "Hotspotkaart", "rhythm": "Ritme van de Stad", "subsidy": "Subsidiekaart hang- en sluitwerk"}
-
-
-def tile_options(settings: Settings):
-    from veilig.maps.base import TileOptions
-
-    if not settings.tiles_enabled:
-        return None
-    return TileOptions(url=settings.tile_url, variant=settings.tile_variant)
 
 
 def _cached(request: Request, user: Principal, key: tuple, build: Callable[[], str]) -> Response:
@@ -50,16 +41,6 @@ def _cached(request: Request, user: Principal, key: tuple, build: Callable[[], s
         html = build()
         cache.put(etag, html)
     return HTMLResponse(html, headers=headers)
-
-
-def _period_label(start: date | None, end: date | None) -> str:
-    if start and end:
-        return f"{start:%d-%m-%Y} t/m {end:%d-%m-%Y}"
-    if start:
-        return f"vanaf {start:%d-%m-%Y}"
-    if end:
-        return f"t/m {end:%d-%m-%Y}"
-    return "alle beschikbare data"
 
 
 @router.get("/", response_class=HTMLResponse, summary="Startpagina: de kaarten die uw rol mag openen")
@@ -92,44 +73,14 @@ def hotspot_map(
     user: Principal = Depends(require_roles(*MAP_ROLES["hotspots"])),
     db: Database = Depends(get_db),
 ) -> Response:
-    from veilig.maps.hotspots import build_hotspot_map
-
     check_period(start, end)
     settings = get_settings(request)
     result = hotspot_result(db, category, start, end)  # validates the category first
-
-    def build() -> str:
-        buurten = result.buurten.rename(columns={"rate_per_1000_dwellings": "rate_per_1000"})
-        points = None
-        if user.role == ANALYST:
-            points = result.points.merge(
-                _point_details(db, result), on="id", how="left") if len(result.points) else result.points
-        else:
-            buurten = hide_small_counts(result.buurten, settings.small_count_threshold).rename(
-                columns={"rate_per_1000_dwellings": "rate_per_1000"})
-        label = LABELS_NL.get(result.category, result.category)
-        return build_hotspot_map(
-            buurten, result.clusters, result.grid, points,
-            title=f"Hotspots {label}", category_label=label,
-            period_label=_period_label(result.start, result.end),
-            tiles=tile_options(settings), synthetic=result.synthetic,
-            hide_below=None if user.role == ANALYST else settings.small_count_threshold)
-
     if user.role == ANALYST:
         audit(db, user, "read_incident_points", f"/maps/hotspots?category={category}",
               f"{result.n_incidents} points, {start}..{end}")
-    return _cached(request, user, (category.strip().lower(), start, end), build)
-
-
-def _point_details(db: Database, result):
-    """Category and time of each analysed point (no description: free text never goes into a map)."""
-    import pandas as pd
-
-    from veilig.storage.incidents import load_incidents
-
-    incidents = load_incidents(db, categories=result.categories, start=result.start, end=result.end)
-    return pd.DataFrame({"id": incidents["id"], "category": incidents["category"],
-                         "occurred_at": incidents["occurred_at"]})
+    return _cached(request, user, (category.strip().lower(), start, end),
+                   lambda: hotspot_map_html(db, settings, user.role, category, start, end, result=result))
 
 
 @router.get("/maps/subsidy", response_class=HTMLResponse, summary="Subsidiekaart: toekenningen naast inbraken")
@@ -139,36 +90,12 @@ def subsidy_map(
     user: Principal = Depends(require_roles(*MAP_ROLES["subsidy"])),
     db: Database = Depends(get_db),
 ) -> Response:
-    from veilig.maps.subsidy import build_subsidy_map
-    from veilig.storage import ledger_repo
+    if pilot_id is not None:
+        from veilig.storage import ledger_repo
 
+        ledger_repo.get_pilot(db, pilot_id)  # 404 for an unknown pilot
     settings = get_settings(request)
-
-    def build() -> str:
-        import pandas as pd
-
-        budget = ledger_repo.budget(db, pilot_id)
-        pilot = ledger_repo.get_pilot(db, pilot_id)
-        rows = pd.DataFrame([r.model_dump() for r in ledger_repo.buurt_report(db, pilot_id)])
-        burglary = hotspot_result(db, "burglary", pilot.opens_on, min(pilot.closes_on, date.today()))
-        table = hide_small_counts(burglary.buurt_table(), settings.small_count_threshold)
-        buurten = named_buurten(db).merge(
-            table[["statcode", "n_incidents", "rate_per_1000_dwellings"]], on="statcode", how="left")
-        if len(rows):
-            rows = rows.rename(columns={"buurt": "statcode"})
-            buurten = buurten.merge(rows[["statcode", "applications", "grants", "reserved_cents", "paid_cents"]],
-                                    on="statcode", how="left")
-        for col in ("applications", "grants", "reserved_cents", "paid_cents"):
-            if col not in buurten:
-                buurten[col] = 0
-            buurten[col] = buurten[col].fillna(0).astype(int)
-        buurten["granted_cents"] = buurten["reserved_cents"] + buurten["paid_cents"]
-        buurten = buurten.rename(columns={"n_incidents": "burglaries", "rate_per_1000_dwellings": "burglary_rate"})
-        return build_subsidy_map(buurten, budget.model_dump(), tiles=tile_options(settings),
-                                 title=f"Subsidie hang- en sluitwerk: {pilot.name}",
-                                 hide_below=settings.small_count_threshold)
-
-    return _cached(request, user, (pilot_id,), build)
+    return _cached(request, user, (pilot_id,), lambda: subsidy_map_html(db, settings, pilot_id))
 
 
 @router.get("/maps/rhythm", response_class=HTMLResponse, summary="Ritme van de Stad: gebieden per dienst")
@@ -183,12 +110,6 @@ def rhythm_map(
     user: Principal = Depends(require_roles(*MAP_ROLES["rhythm"])),
     db: Database = Depends(get_db),
 ) -> Response:
-    from veilig.maps.rhythm import build_rhythm_map
-
-    from .rhythm import rhythm_map_inputs
-
     settings = get_settings(request)
-    inputs = rhythm_map_inputs(db, user, settings, theme, week, weekday, shift, pairs, area)
     return _cached(request, user, (theme, week, weekday, shift, pairs, area),
-                   lambda: build_rhythm_map(**inputs, tiles=tile_options(settings),
-                                            hide_below=None if user.role == ANALYST else settings.small_count_threshold))
+                   lambda: rhythm_map_html(db, settings, user.role, theme, week, weekday, shift, pairs, area))

@@ -104,7 +104,7 @@ def plan(
     return JSONResponse(result.to_dict())
 
 
-def rhythm_map_inputs(db: Database, user: Principal, settings, theme: str, week: str | None, weekday: int,
+def rhythm_map_inputs(db: Database, role: str, settings, theme: str, week: str | None, weekday: int,
                       shift: str | None, pairs: int, area: str | None) -> dict:
     """What the rhythm map shows: the ranked areas of one weekday and shift, and one area's rhythm."""
 
@@ -142,7 +142,7 @@ def rhythm_map_inputs(db: Database, user: Principal, settings, theme: str, week:
             raise NotFoundError(f"area: '{selected}' is not one of the plan's areas")
         result = area_rhythm(incidents, theme, selected, plan.areas,
                              span[0] if span else None, span[1] if span else None)
-        if user.role != ANALYST:
+        if role != ANALYST:
             result = suppress_small_counts(result, settings.small_count_threshold, keep_zero=True)
         counts = result.counts
         peaks = [(p.weekday, p.hour) for p in result.peaks]

@@ -1,0 +1,93 @@
+"""``veilig map hotspots|rhythm|subsidy ... --out FILE.html``: the service's maps as files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from veilig.errors import VeiligError
+
+map_app = typer.Typer(help="Write a map as a self-contained HTML file (Leaflet from ./static next to it).",
+                      no_args_is_help=True)
+
+RoleOpt = Annotated[str, typer.Option("--role", help="whose view: analyst (with incident points), planner, subsidy")]
+OutOpt = Annotated[Path, typer.Option("--out", help="FILE.html")]
+
+
+def _write(html: str, out: Path) -> None:
+    """Write the page, and copy the vendored Leaflet beside it so it opens offline from disk."""
+    import shutil
+
+    if out.suffix.lower() != ".html":
+        raise VeiligError(f"--out {out.name}: the map is written as .html")
+    vendor = Path(__file__).parent / "static" / "vendor"
+    if not vendor.exists():
+        raise VeiligError("Leaflet is not installed in api/static/vendor: run scripts/setup.sh")
+    # The page refers to /static/...; rewrite to a relative folder next to the file.
+    html = html.replace('"/static/', '"static/').replace("'/static/", "'static/")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    shutil.copytree(vendor, out.parent / "static" / "vendor", dirs_exist_ok=True)
+    typer.echo(f"{out}: {len(html.encode()) / 1024:.0f} kB")
+
+
+def _settings():
+    from veilig.settings import get_settings
+
+    return get_settings()
+
+
+@map_app.command("hotspots")
+def map_hotspots(
+    out: OutOpt,
+    category: Annotated[str, typer.Option(help="burglary, drugs or a category")] = "drugs",
+    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    role: RoleOpt = "planner",
+) -> None:
+    """Hotspot map: buurt choropleth, clusters, Gi* cells (and incident points for --role analyst)."""
+    from .context import cli_database
+    from .mapviews import hotspot_map_html
+
+    if role not in ("analyst", "planner"):
+        raise VeiligError("--role: the hotspot map is for analyst or planner")
+    html = hotspot_map_html(cli_database(), _settings(), role, category,
+                            start.date() if start else None, end.date() if end else None)
+    _write(html, out)
+
+
+@map_app.command("subsidy")
+def map_subsidy(
+    out: OutOpt,
+    pilot_id: Annotated[Optional[int], typer.Option(help="default: the open pilot")] = None,
+) -> None:
+    """Subsidy map: grants and euros per buurt beside burglaries, and the budget."""
+    from .context import cli_database
+    from .mapviews import subsidy_map_html
+
+    _write(subsidy_map_html(cli_database(), _settings(), pilot_id), out)
+
+
+@map_app.command("rhythm")
+def map_rhythm(
+    out: OutOpt,
+    theme: Annotated[str, typer.Option(help="jeugd, alcohol, evenementen, ondermijning, wijkzorg, meldingen, inbraak")] = "jeugd",
+    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W10 (default: the week after the data)")] = None,
+    weekday: Annotated[int, typer.Option(min=0, max=6, help="0 = maandag")] = 4,
+    shift: Annotated[Optional[str], typer.Option(help="e.g. 16-24")] = None,
+    pairs: Annotated[int, typer.Option(help="boa pairs per shift")] = 3,
+    area: Annotated[Optional[str], typer.Option(help="area id for the heat table (default: the top one)")] = None,
+    role: RoleOpt = "planner",
+) -> None:
+    """Ritme van de Stad: the ranked areas of a shift and the rhythm of one area."""
+    from .context import cli_database
+    from .mapviews import rhythm_map_html
+
+    _write(rhythm_map_html(cli_database(), _settings(), role, theme, week, weekday, shift, pairs, area), out)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(map_app, name="map")

@@ -1,0 +1,92 @@
+"""``veilig rhythm`` and ``veilig plan``: the rhythm of the city and the boa shift plan."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+
+
+def rhythm(
+    theme: Annotated[str, typer.Option(help="jeugd, alcohol, evenementen, ondermijning, wijkzorg, meldingen, inbraak")],
+    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    buurt: Annotated[Optional[str], typer.Option(help="statcode, e.g. BU06370002")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the JSON of GET /api/v1/rhythm")] = False,
+) -> None:
+    """The weekday x hour rhythm of a theme (local time), with the cells that stand out."""
+    from veilig.geo import calendar_nl as cal
+    from veilig.geo.rhythm import rhythm as compute_rhythm
+    from veilig.geo.rhythm import theme_categories
+    from veilig.storage.incidents import incident_span, load_incidents
+
+    from .context import cli_database
+    from .services import check_period
+
+    db = cli_database()
+    s = start.date() if start else None
+    e = end.date() if end else None
+    check_period(s, e)
+    span = incident_span(db)
+    if span:
+        s, e = s or span[0], e or span[1]
+    incidents = load_incidents(db, categories=theme_categories(theme.strip().lower()), start=s, end=e)
+    result = compute_rhythm(incidents, theme.strip().lower(), s, e, buurt)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
+        return
+    # A plain grid (24 columns do not fit a rich table on an 80-column terminal); * marks a peak.
+    peaks = {(p.weekday, p.hour) for p in result.peaks}
+    typer.echo(f"Ritme {theme}, {result.start} t/m {result.end}" + (f", {buurt}" if buurt else "")
+               + " (lokale tijd; * = valt significant op)")
+    typer.echo("    " + "".join(f"{h:>5d}" for h in range(24)))
+    for d, row in enumerate(result.counts):
+        cells = "".join(f"{v:>4d}{'*' if (d, h) in peaks else ' '}" for h, v in enumerate(row))
+        typer.echo(f"{cal.WEEKDAYS_NL[d][:2]:<4}{cells}")
+
+
+def plan(
+    theme: Annotated[str, typer.Option(help="jeugd, alcohol, evenementen, ondermijning, wijkzorg, meldingen, inbraak")],
+    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W10")] = None,
+    day: Annotated[Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="plan one day")] = None,
+    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    pairs: Annotated[int, typer.Option(help="boa pairs per shift")] = 2,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="write the plan as CSV")] = None,
+) -> None:
+    """Shift plan: the areas per shift, and how the same method did on the previous period."""
+    from .context import cli_database
+    from .routes.rhythm import plan_for
+    from .services import check_period
+
+    s = start.date() if start else None
+    e = end.date() if end else None
+    check_period(s, e)
+    result = plan_for(cli_database(), theme, week, s, e, pairs, day.date() if day else None)
+    if csv_out is not None:
+        csv_out.write_text(result.to_csv(), encoding="utf-8")
+    table = Table(title=f"Dienstenplan {theme}: {result.start} t/m {result.end}, {result.pairs} koppel(s) per dienst")
+    for col in ("datum", "dag", "dienst", "koppel", "gebied", "verwacht", "kalender"):
+        table.add_column(col)
+    for r in result.table.itertuples():
+        table.add_row(str(r.date), r.weekday_label, r.shift, str(r.pair), str(r.area_name),
+                      f"{r.expected:.2f}", str(r.calendar or ""))
+    out.print(table)
+    if result.coverage is not None:
+        c = result.coverage
+        out.print(f"Terugblik {c.start} t/m {c.end}: trefkans {c.hit_rate:.0%} "
+                  f"({c.n_captured} van {c.n_incidents}), PAI {c.pai:.1f}")
+    else:
+        out.print(f"Terugblik: {result.coverage_note}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rhythm")(rhythm)
+    app.command("plan")(plan)

@@ -1,0 +1,116 @@
+"""Which results go into which map for which role: shared by the HTTP routes and ``veilig map``.
+
+No analysis and no HTML of its own: it loads (through services), applies the role's privacy
+rules and hands the results to the pure builders in :mod:`veilig.maps`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from veilig.errors import NotFoundError
+from veilig.geo.categories import LABELS_NL
+from veilig.geo.privacy import hide_small_counts
+from veilig.settings import Settings
+from veilig.storage import Database
+
+from .services import check_period, hotspot_result, named_buurten
+
+ANALYST = "analyst"
+
+
+def tile_options(settings: Settings):
+    from veilig.maps.base import TileOptions
+
+    if not settings.tiles_enabled:
+        return None
+    return TileOptions(url=settings.tile_url, variant=settings.tile_variant)
+
+
+def period_label(start: date | None, end: date | None) -> str:
+    if start and end:
+        return f"{start:%d-%m-%Y} t/m {end:%d-%m-%Y}"
+    if start:
+        return f"vanaf {start:%d-%m-%Y}"
+    if end:
+        return f"t/m {end:%d-%m-%Y}"
+    return "alle beschikbare data"
+
+
+def _point_details(db: Database, result) -> pd.DataFrame:
+    """Category and time of each analysed point (no description: free text never goes into a map)."""
+    from veilig.storage.incidents import load_incidents
+
+    incidents = load_incidents(db, categories=result.categories, start=result.start, end=result.end)
+    return pd.DataFrame({"id": incidents["id"], "category": incidents["category"],
+                         "occurred_at": incidents["occurred_at"]})
+
+
+def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
+                     start: date | None = None, end: date | None = None, result=None) -> str:
+    """The hotspot map; incident points only for analysts, small counts hidden for the others."""
+    from veilig.maps.hotspots import build_hotspot_map
+
+    check_period(start, end)
+    result = result or hotspot_result(db, category, start, end)
+    points = None
+    buurten = result.buurten
+    if role == ANALYST:
+        if len(result.points):
+            points = result.points.merge(_point_details(db, result), on="id", how="left")
+    else:
+        buurten = hide_small_counts(buurten, settings.small_count_threshold)
+    label = LABELS_NL.get(result.category, result.category)
+    return build_hotspot_map(
+        buurten.rename(columns={"rate_per_1000_dwellings": "rate_per_1000"}), result.clusters, result.grid, points,
+        title=f"Hotspots {label}", category_label=label, period_label=period_label(result.start, result.end),
+        tiles=tile_options(settings), synthetic=result.synthetic,
+        hide_below=None if role == ANALYST else settings.small_count_threshold)
+
+
+def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = None) -> str:
+    """Grants and euros per buurt beside burglaries per buurt, and the budget."""
+    from veilig.maps.subsidy import build_subsidy_map
+    from veilig.storage import ledger_repo
+
+    try:
+        pilot = ledger_repo.get_pilot(db, pilot_id)
+    except NotFoundError:
+        if pilot_id is not None:
+            raise
+        buurten = named_buurten(db).assign(grants=0, granted_cents=0, burglaries=None)
+        return build_subsidy_map(buurten, None, tiles=tile_options(settings),
+                                 hide_below=settings.small_count_threshold)
+    budget = ledger_repo.budget(db, pilot.id)
+    rows = pd.DataFrame([r.model_dump() for r in ledger_repo.buurt_report(db, pilot.id)])
+    burglary = hotspot_result(db, "burglary", pilot.opens_on, min(pilot.closes_on, date.today()))
+    table = hide_small_counts(burglary.buurt_table(), settings.small_count_threshold)
+    buurten = named_buurten(db).merge(table[["statcode", "n_incidents", "rate_per_1000_dwellings"]],
+                                      on="statcode", how="left")
+    if len(rows):
+        rows = rows.rename(columns={"buurt": "statcode"})
+        buurten = buurten.merge(rows[["statcode", "applications", "grants", "reserved_cents", "paid_cents"]],
+                                on="statcode", how="left")
+    for col in ("applications", "grants", "reserved_cents", "paid_cents"):
+        if col not in buurten:
+            buurten[col] = 0
+        buurten[col] = buurten[col].fillna(0).astype(int)
+    buurten["granted_cents"] = buurten["reserved_cents"] + buurten["paid_cents"]
+    buurten = buurten.rename(columns={"n_incidents": "burglaries", "rate_per_1000_dwellings": "burglary_rate"})
+    return build_subsidy_map(buurten, budget.model_dump(), tiles=tile_options(settings),
+                             title=f"Subsidie hang- en sluitwerk: {pilot.name}",
+                             hide_below=settings.small_count_threshold)
+
+
+def rhythm_map_html(db: Database, settings: Settings, role: str, theme: str, week: str | None = None,
+                    weekday: int = 4, shift: str | None = None, pairs: int = 3, area: str | None = None) -> str:
+    """The ranked areas of one weekday and shift, with the selected area's rhythm as a heat table."""
+    from veilig.maps.rhythm import build_rhythm_map
+
+    from .routes.rhythm import rhythm_map_inputs
+
+    inputs = rhythm_map_inputs(db, role, settings, theme, week, weekday, shift, pairs, area)
+    return build_rhythm_map(**inputs, tiles=tile_options(settings),
+                            hide_below=None if role == ANALYST else settings.small_count_threshold)
