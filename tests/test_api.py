@@ -7,7 +7,6 @@ data); PostgreSQL variants of the storage run in the storage and ledger tests.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
