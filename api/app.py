@@ -41,8 +41,21 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
         yield
         db.dispose()
 
-    app = FastAPI(title="veilig", version=__version__, lifespan=lifespan,
+    # The stock /docs and /redoc pages load Swagger UI and ReDoc from a CDN; veilig serves its own
+    # copy of Swagger UI from /static (scripts/vendor_static.sh), so no page contacts a third party.
+    app = FastAPI(title="veilig", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Hotspots, Ritme van de Stad en de subsidie hang- en sluitwerk voor Zoetermeer.")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui():
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title="veilig: API",
+            swagger_js_url="/static/vendor/swagger-ui-dist/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui-dist/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui-dist/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None})
     from .cache import MapCache
     from .deps import LoginRequired
 

@@ -240,3 +240,18 @@ def test_the_one_time_login_link_works_once(tmp_path):
     finally:
         srv.terminate()
         srv.communicate(timeout=30)
+
+
+def test_the_openapi_docs_load_offline(server, browser):
+    base, _ = server
+    context = browser.new_context()
+    page = context.new_page()
+    problems, dialogs = _watch(page, base)
+    try:
+        response = page.goto(f"{base}/docs")
+        assert response.status == 200
+        page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
+        assert page.locator(".opblock").count() > 20  # every route is documented
+        assert problems == [], problems
+    finally:
+        context.close()
