@@ -65,6 +65,14 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
     async def _veilig_error(_request: Request, exc: VeiligError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)})
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug: log it for the operator, answer in JSON without a traceback or internals.
+        import logging
+
+        logging.getLogger("veilig").exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(status_code=500, content={"detail": "internal error; the operator's log has the details"})
+
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)

@@ -37,7 +37,14 @@ def named_buurten(db: Database):
     return buurten
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
+
+
 def check_period(start: date | None, end: date | None) -> None:
+    """Refuse a reversed period or dates outside 1900-2100 (no incident data lies there)."""
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise VeiligError(f"{name}: {value} lies outside {EARLIEST} to {LATEST}")
     if start and end and end < start:
         raise VeiligError(f"end {end} lies before start {start}")
 

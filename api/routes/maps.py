@@ -86,7 +86,7 @@ def hotspot_map(
 @router.get("/maps/subsidy", response_class=HTMLResponse, summary="Subsidiekaart: toekenningen naast inbraken")
 def subsidy_map(
     request: Request,
-    pilot_id: int | None = None,
+    pilot_id: int | None = Query(None, ge=1, le=2**53),
     user: Principal = Depends(require_roles(*MAP_ROLES["subsidy"])),
     db: Database = Depends(get_db),
 ) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
@@ -18,6 +18,7 @@ from veilig.ledger.schemas import (
     StatusReport,
     TrailEvent,
 )
+from veilig.ledger.status import Status
 from veilig.storage import Database
 from veilig.storage import ledger_repo as repo
 from veilig.storage.auth import Principal, audit
@@ -27,6 +28,10 @@ from ..deps import ADMIN, SUBSIDY, get_db, require_roles
 router = APIRouter(prefix="/api/v1/subsidy", tags=["subsidie"])
 
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description="makes a retry harmless")]
+# Ids are bounded so that a absurd number is a 422, not an integer overflow in the database.
+AppId = Annotated[int, Path(ge=1, le=2**53, description="application id")]
+PilotPath = Annotated[int, Path(ge=1, le=2**53, description="pilot id")]
+PilotQuery = Annotated[int | None, Query(ge=1, le=2**53, description="default: the open pilot")]
 desk = require_roles(SUBSIDY)
 desk_or_admin = require_roles(SUBSIDY, ADMIN)
 
@@ -56,31 +61,31 @@ def list_pilots(user: Principal = Depends(desk_or_admin), db: Database = Depends
 
 
 @router.post("/pilots/{pilot_id}/top-up", response_model=Budget, summary="Budget ophogen (beheerder)")
-def top_up(pilot_id: int, body: TopUp, key: IdemKey = None, user: Principal = Depends(require_roles(ADMIN)),
+def top_up(pilot_id: PilotPath, body: TopUp, key: IdemKey = None, user: Principal = Depends(require_roles(ADMIN)),
            db: Database = Depends(get_db)) -> Budget:
     return repo.top_up(db, body.amount_cents, pilot_id=pilot_id, memo=body.memo, idempotency_key=key)
 
 
 @router.get("/budget", response_model=Budget, summary="Totaal, gereserveerd, uitbetaald, resterend")
-def budget(pilot_id: int | None = None, user: Principal = Depends(desk_or_admin),
+def budget(pilot_id: PilotQuery = None, user: Principal = Depends(desk_or_admin),
            db: Database = Depends(get_db)) -> Budget:
     return repo.budget(db, pilot_id)
 
 
 @router.get("/status", response_model=StatusReport)
-def status(pilot_id: int | None = None, user: Principal = Depends(desk_or_admin),
+def status(pilot_id: PilotQuery = None, user: Principal = Depends(desk_or_admin),
            db: Database = Depends(get_db)) -> StatusReport:
     return repo.status_report(db, pilot_id)
 
 
 @router.get("/buurten", response_model=list[BuurtRow], summary="Toekenningen en euro's per buurt")
-def per_buurt(pilot_id: int | None = None, user: Principal = Depends(desk_or_admin),
+def per_buurt(pilot_id: PilotQuery = None, user: Principal = Depends(desk_or_admin),
               db: Database = Depends(get_db)) -> list[BuurtRow]:
     return repo.buurt_report(db, pilot_id)
 
 
 @router.post("/applications", response_model=Application, status_code=201, summary="Aanvraag registreren")
-def apply(application: ApplicationIn, pilot_id: int | None = None, key: IdemKey = None,
+def apply(application: ApplicationIn, pilot_id: PilotQuery = None, key: IdemKey = None,
           user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
     result = repo.apply(db, application, pilot_id=pilot_id, idempotency_key=key)
     audit(db, user, "subsidy_apply", f"application {result.id}")
@@ -88,15 +93,15 @@ def apply(application: ApplicationIn, pilot_id: int | None = None, key: IdemKey 
 
 
 @router.get("/applications", response_model=list[Application])
-def list_applications(pilot_id: int | None = None, status: str | None = Query(None),
+def list_applications(pilot_id: PilotQuery = None, status: Status | None = Query(None),
                       user: Principal = Depends(desk), db: Database = Depends(get_db)) -> list[Application]:
-    result = repo.list_applications(db, pilot_id, status=status)
+    result = repo.list_applications(db, pilot_id, status=status.value if status else None)
     audit(db, user, "subsidy_list_applications", f"pilot {pilot_id or 'open'}", f"{len(result)} applications")
     return result
 
 
 @router.get("/applications/{application_id}", response_model=Application)
-def get_application(application_id: int, user: Principal = Depends(desk),
+def get_application(application_id: AppId, user: Principal = Depends(desk),
                     db: Database = Depends(get_db)) -> Application:
     result = repo.get_application(db, application_id)
     audit(db, user, "subsidy_read_application", f"application {application_id}")
@@ -104,43 +109,43 @@ def get_application(application_id: int, user: Principal = Depends(desk),
 
 
 @router.get("/applications/{application_id}/trail", response_model=list[TrailEvent])
-def trail(application_id: int, user: Principal = Depends(desk), db: Database = Depends(get_db)) -> list[TrailEvent]:
+def trail(application_id: AppId, user: Principal = Depends(desk), db: Database = Depends(get_db)) -> list[TrailEvent]:
     audit(db, user, "subsidy_read_trail", f"application {application_id}")
     return repo.decision_trail(db, application_id)
 
 
 @router.post("/applications/{application_id}/complete", response_model=Application)
-def complete(application_id: int, fields: ApplicationIn | None = Body(None), key: IdemKey = None,
+def complete(application_id: AppId, fields: ApplicationIn | None = Body(None), key: IdemKey = None,
              user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
     return repo.complete(db, application_id, fields, idempotency_key=key)
 
 
 @router.post("/applications/{application_id}/approve", response_model=Application)
-def approve(application_id: int, key: IdemKey = None, user: Principal = Depends(desk),
+def approve(application_id: AppId, key: IdemKey = None, user: Principal = Depends(desk),
             db: Database = Depends(get_db)) -> Application:
     return repo.approve(db, application_id, idempotency_key=key)
 
 
 @router.post("/applications/{application_id}/reject", response_model=Application)
-def reject(application_id: int, body: Reason, key: IdemKey = None, user: Principal = Depends(desk),
+def reject(application_id: AppId, body: Reason, key: IdemKey = None, user: Principal = Depends(desk),
            db: Database = Depends(get_db)) -> Application:
     return repo.reject(db, application_id, body.reason or "", idempotency_key=key)
 
 
 @router.post("/applications/{application_id}/withdraw", response_model=Application)
-def withdraw(application_id: int, body: Reason | None = Body(None), key: IdemKey = None,
+def withdraw(application_id: AppId, body: Reason | None = Body(None), key: IdemKey = None,
              user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
     return repo.withdraw(db, application_id, body.reason if body else None, idempotency_key=key)
 
 
 @router.post("/applications/{application_id}/pay", response_model=Application)
-def pay(application_id: int, body: PayIn | None = Body(None), key: IdemKey = None,
+def pay(application_id: AppId, body: PayIn | None = Body(None), key: IdemKey = None,
         user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
     return repo.pay(db, application_id, iban=body.iban if body else None, idempotency_key=key)
 
 
 @router.get("/export.csv", response_class=PlainTextResponse, summary="CSV voor financiën")
-def export(pilot_id: int | None = None, user: Principal = Depends(desk), db: Database = Depends(get_db)) -> PlainTextResponse:
+def export(pilot_id: PilotQuery = None, user: Principal = Depends(desk), db: Database = Depends(get_db)) -> PlainTextResponse:
     audit(db, user, "subsidy_export", f"pilot {pilot_id or 'open'}")
     return PlainTextResponse(repo.export_applications_csv(db, pilot_id), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="subsidie.csv"'})
