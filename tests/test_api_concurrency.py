@@ -1,0 +1,72 @@
+"""64 concurrent subsidy completions over HTTP against a budget for exactly 37 grants (both databases)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from helpers import free_port, run_cli
+
+GRANT = 25_000  # 50 % of 500 euro, capped at 250 euro
+N_GRANTS, N_CLIENTS = 37, 64
+
+
+def test_64_concurrent_http_completions_never_exceed_the_budget(db_url, tmp_path):
+    env = {"VEILIG_DATABASE_URL": db_url, "VEILIG_TILES_ENABLED": "false", "VEILIG_DATA_DIR": str(tmp_path)}
+    tokens = {}
+    for role in ("subsidy", "admin"):
+        proc = run_cli("users", "add", f"c-{role}", "--role", role, env=env)
+        assert proc.returncode == 0, proc.stderr
+        tokens[role] = proc.stdout.strip().splitlines()[-1]
+    port = free_port()
+    srv = subprocess.Popen([sys.executable, "-m", "veilig.api", "serve", "--port", str(port)],
+                           env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        desk = {"Authorization": f"Bearer {tokens['subsidy']}"}
+        r = httpx.post(f"{base}/api/v1/subsidy/pilots", headers=admin, json={
+            "name": "race", "budget_cents": N_GRANTS * GRANT, "opens_on": "2026-01-01", "closes_on": "2026-12-31"})
+        assert r.status_code == 201, r.text
+        # 64 received applications (invoice date missing), then 64 clients complete them at once.
+        ids = []
+        for n in range(N_CLIENTS):
+            r = httpx.post(f"{base}/api/v1/subsidy/applications", headers=desk, json={
+                "applicant_name": "J. de Vries", "postcode": "2711 AB", "house_number": n + 1, "buurt": "BU06370101",
+                "object_type": "woning", "invoice_amount_cents": 50_000, "products": ["SKG*** cilinderslot"],
+                "iban": "NL91ABNA0417164300"})
+            assert r.status_code == 201 and r.json()["status"] == "received", r.text
+            ids.append(r.json()["id"])
+
+        def complete(app_id: int) -> dict:
+            with httpx.Client(timeout=120) as client:
+                resp = client.post(f"{base}/api/v1/subsidy/applications/{app_id}/complete",
+                                   headers={**desk, "Idempotency-Key": f"complete-{app_id}"},
+                                   json={"invoice_date": "2026-02-01"})
+                assert resp.status_code == 200, resp.text
+                return resp.json()
+
+        with ThreadPoolExecutor(max_workers=N_CLIENTS) as pool:
+            results = list(pool.map(complete, ids))
+        statuses = [r["status"] for r in results]
+        assert statuses.count("reserved") == N_GRANTS
+        assert statuses.count("rejected") == N_CLIENTS - N_GRANTS
+        assert all(r["reason"] == "subsidieplafond bereikt" for r in results if r["status"] == "rejected")
+        budget = httpx.get(f"{base}/api/v1/subsidy/budget", headers=desk).json()
+        assert budget["reserved_cents"] == N_GRANTS * GRANT
+        assert budget["remaining_cents"] == 0
+        assert budget["reserved_cents"] + budget["paid_cents"] <= budget["total_cents"]
+    finally:
+        srv.terminate()
+        srv.wait(timeout=30)
