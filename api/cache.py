@@ -40,11 +40,16 @@ class MapCache:
                 self._items.popitem(last=False)
 
 
-def data_version(db: Database) -> tuple[int, int]:
-    """(incident data version, ledger version): both change on every write that a map shows."""
+def data_version(db: Database, ledger: bool = True) -> tuple[int, int]:
+    """(incident data version, ledger version): both change on every write that a map shows.
+
+    With ``ledger=False`` the ledger version is 0 (not queried).
+    """
     from veilig.storage.incidents import data_version as incident_version
     from veilig.storage.ledger_tables import LedgerEntry, LedgerEvent
 
+    if not ledger:
+        return incident_version(db), 0
     # Entries and events are append-only, so their highest ids grow with every ledger change.
     with db.engine.connect() as conn:
         events = conn.execute(select(func.coalesce(func.max(LedgerEvent.id), 0))).scalar_one()

@@ -39,15 +39,6 @@ def period_label(start: date | None, end: date | None) -> str:
     return "alle beschikbare data"
 
 
-def _point_details(db: Database, result) -> pd.DataFrame:
-    """Category and time of each analysed point (no description: free text never goes into a map)."""
-    from veilig.storage.incidents import load_incidents
-
-    incidents = load_incidents(db, categories=result.categories, start=result.start, end=result.end)
-    return pd.DataFrame({"id": incidents["id"], "category": incidents["category"],
-                         "occurred_at": incidents["occurred_at"]})
-
-
 def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
                      start: date | None = None, end: date | None = None, result=None) -> str:
     """The hotspot map; incident points only for analysts, small counts hidden for the others."""
@@ -59,7 +50,7 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
     buurten = result.buurten
     if role == ANALYST:
         if len(result.points):
-            points = result.points.merge(_point_details(db, result), on="id", how="left")
+            points = result.points
     else:
         buurten = hide_small_counts(buurten, settings.small_count_threshold)
     label = LABELS_NL.get(result.category, result.category)

@@ -117,7 +117,8 @@ class HotspotResult:
         One row per hotspot cluster / study-grid cell / buurt (EPSG:28992), columns
         :data:`CLUSTER_COLUMNS`, :data:`GRID_COLUMNS`, :data:`BUURT_COLUMNS` and ``geometry``.
     points : DataFrame
-        The analysed incidents (``id``, ``x``, ``y``, ``buurt``, ``cluster_id``, 0 for none):
+        The analysed incidents (``id``, ``x``, ``y``, ``buurt``, ``cluster_id``, 0 for none,
+        ``category``, ``occurred_at`` in UTC; never the free-text description):
         incident level, for analysts only; never written by the exporters.
     n_incidents : int
         Incidents in the period inside Zoetermeer.
@@ -380,6 +381,8 @@ def compute_hotspots(
     points = pd.DataFrame({
         "id": work["id"].to_numpy()[sel] if "id" in work.columns else sel,
         "x": px, "y": py, "buurt": pd.Categorical.from_codes(pb, categories=index), "cluster_id": labels + 1,
+        "category": work["category"].to_numpy()[sel],
+        "occurred_at": _utc_times(work["occurred_at"].iloc[sel]).to_numpy(),
     })
     return HotspotResult(
         category=label, categories=tuple(categories), start=start_d, end=end_d,

@@ -27,11 +27,18 @@ MAP_ROLES = {
 MAP_LABELS = {"hotspots": "Hotspotkaart", "rhythm": "Ritme van de Stad", "subsidy": "Subsidiekaart hang- en sluitwerk"}
 
 
-def _cached(request: Request, user: Principal, key: tuple, build: Callable[[], str]) -> Response:
-    """Serve from the cache when the data did not change; 304 when the browser already has it."""
+def _cached(request: Request, user: Principal, key: tuple, build: Callable[[], str],
+            uses_ledger: bool = False) -> Response:
+    """Serve from the cache when the data did not change; 304 when the browser already has it.
+
+    Only the subsidy map depends on the ledger, so only its key carries the ledger version: a
+    subsidy decision does not throw away the hotspot and rhythm maps.
+    """
     cache = request.app.state.map_cache
     db: Database = request.app.state.db
-    full_key = (request.url.path, key, user.role, data_version(db), request.app.state.settings.tiles_enabled)
+    incidents_version, ledger_version = data_version(db, ledger=uses_ledger)
+    full_key = (request.url.path, key, user.role, incidents_version, ledger_version,
+                request.app.state.settings.tiles_enabled)
     etag = cache.etag_for(full_key)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Cookie, Authorization"}
     if request.headers.get("if-none-match") == etag:
@@ -95,7 +102,7 @@ def subsidy_map(
 
         ledger_repo.get_pilot(db, pilot_id)  # 404 for an unknown pilot
     settings = get_settings(request)
-    return _cached(request, user, (pilot_id,), lambda: subsidy_map_html(db, settings, pilot_id))
+    return _cached(request, user, (pilot_id,), lambda: subsidy_map_html(db, settings, pilot_id), uses_ledger=True)
 
 
 @router.get("/maps/rhythm", response_class=HTMLResponse, summary="Ritme van de Stad: gebieden per dienst")
