@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -42,14 +42,15 @@ def hotspots(
     from veilig.errors import VeiligError
     from veilig.geo.categories import LABELS_NL, resolve_categories
     from veilig.geo.export import write_hotspots
-    from veilig.geo.hotspots import HotspotParams, compute_hotspots
-    from veilig.storage.incidents import load_buurt_stats, load_incidents
+    from veilig.geo.hotspots import HotspotParams
+
+    from .services import hotspot_result
 
     from .context import cli_database
 
     params = HotspotParams(method=method.strip().lower(), eps=eps, min_samples=min_samples,
                            cell=cell, band=band).validated()
-    categories = resolve_categories(category)
+    resolve_categories(category)  # refuse an unknown category before opening the database
     start_d = start.date() if start else None
     end_d = end.date() if end else None
     if start_d and end_d and end_d < start_d:
@@ -58,10 +59,8 @@ def hotspots(
         raise VeiligError(f"--out: '{out_file.name}' must end in .geojson or .gpkg")
 
     db = cli_database()
-    # The previous period of equal length is loaded too, for the change per buurt.
-    load_from = start_d - timedelta(days=(end_d - start_d).days + 1) if start_d and end_d else None
-    incidents = load_incidents(db, categories=categories, start=load_from, end=end_d)
-    result = compute_hotspots(incidents, category, start_d, end_d, params, stats=load_buurt_stats(db))
+    # The same analysis as the HTTP service (previous period, buurt names, data span).
+    result = hotspot_result(db, category, start_d, end_d, params)
     if out_file is not None:
         write_hotspots(result, out_file)
 

@@ -13,7 +13,7 @@ from veilig.errors import VeiligError
 from veilig.geo.categories import resolve_categories
 from veilig.geo.hotspots import HotspotParams, HotspotResult, compute_hotspots
 from veilig.storage import Database
-from veilig.storage.incidents import data_version, load_buurt_stats, load_incidents
+from veilig.storage.incidents import data_version, incident_span, load_buurt_stats, load_incidents
 
 _lock = threading.Lock()
 _results: OrderedDict[tuple, HotspotResult] = OrderedDict()
@@ -68,8 +68,9 @@ def hotspot_result(
     # The previous period of equal length is loaded too, for the change per buurt.
     load_from = start - timedelta(days=(end - start).days + 1) if start and end else None
     incidents = load_incidents(db, categories=categories, start=load_from, end=end)
+    span = incident_span(db)
     result = compute_hotspots(incidents, category, start, end, params, buurten=named_buurten(db),
-                              stats=load_buurt_stats(db))
+                              stats=load_buurt_stats(db), data_start=span[0] if span else None)
     with _lock:
         _results[key] = result
         while len(_results) > _MAX_RESULTS:

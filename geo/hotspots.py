@@ -237,6 +237,7 @@ def compute_hotspots(
     params: HotspotParams | None = None,
     buurten: gpd.GeoDataFrame | None = None,
     stats: pd.DataFrame | None = None,
+    data_start: date | None = None,
 ) -> HotspotResult:
     """Hotspots of a category or group in a period: clusters, Gi* grid, Gi* buurten, per-buurt table.
 
@@ -258,6 +259,9 @@ def compute_hotspots(
         Buurt polygons (default: :func:`veilig.geo.neighbourhoods.load_buurten`).
     stats : DataFrame, optional
         Per-buurt statistics with ``statcode`` and ``dwellings`` (rates per 1,000 dwellings).
+    data_start : date, optional
+        The first day the data cover (all categories). The change against the previous period is
+        only computed when the data reach back to its start; default: the first incident given.
 
     Returns
     -------
@@ -374,7 +378,15 @@ def compute_hotspots(
     # Per-buurt table, with Gi* on the buurten.
     t = time.perf_counter()
     prev_b = bidx[np.flatnonzero(~cur & inside)]
-    buurt_gdf = _buurt_table(buurten, pb, labels, prev_b, stats, messages, has_previous=prev_start is not None)
+    # A previous period that starts before the data do would count as zero and turn every
+    # buurt's change into "+count": report no change instead.
+    if data_start is None:
+        all_utc = _utc_times(incidents["occurred_at"]).dropna()
+        data_start = _day_to_date(_local_days(all_utc.reset_index(drop=True)).min()) if len(all_utc) else None
+    has_previous = prev_start is not None and data_start is not None and data_start <= prev_start
+    if prev_start is not None and not has_previous:
+        messages.append("de gegevens reiken niet tot de vorige periode: geen verandering berekend")
+    buurt_gdf = _buurt_table(buurten, pb, labels, prev_b, stats, messages, has_previous=has_previous)
     timings["buurt_table"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
 

@@ -12,7 +12,7 @@ import pandas as pd
 #: count column -> the columns derived from it that are hidden with it
 DERIVED: dict[str, tuple[str, ...]] = {
     "n_incidents": ("share", "rate_per_1000_dwellings", "share_in_clusters", "change", "change_pct",
-                    "density"),
+                    "density_per_km2", "buurt_shares"),
     "n_previous": ("change", "change_pct"),
 }
 
@@ -38,4 +38,20 @@ def hide_small_counts(table: pd.DataFrame, threshold: int = 5) -> pd.DataFrame:
                 out[col] = out[col].astype(object)
                 out.loc[small, col] = None
     out["suppressed"] = suppressed
+    return out
+
+
+#: Vertex grid for shapes shown to non-analysts: a cluster outline is a buffer around incident
+#: locations, so its arcs would give the locations back; snapped to 25 m they do not.
+SHAPE_GRID_M = 25.0
+
+
+def coarsen_shapes(gdf, grid_m: float = SHAPE_GRID_M):
+    """Snap every vertex to a ``grid_m`` grid (RD New), so outlines do not reveal incident points."""
+    import shapely
+
+    out = gdf.copy()
+    if len(out):
+        snapped = shapely.set_precision(out.geometry.values, grid_m)
+        out["geometry"] = snapped
     return out
