@@ -70,7 +70,13 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
         # A bug: log it for the operator, answer in JSON without a traceback or internals.
         import logging
 
-        logging.getLogger("veilig").exception("unexpected error on %s %s", request.method, request.url.path)
+        import traceback
+
+        # The type and the frames, not the message: a database error's message carries the
+        # statement's parameters, which may hold names or IBANs.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        logging.getLogger("veilig").error("unexpected %s on %s %s\n%s", type(exc).__name__,
+                                          request.method, request.url.path, frames)
         return JSONResponse(status_code=500, content={"detail": "internal error; the operator's log has the details"})
 
     @app.exception_handler(LoginRequired)

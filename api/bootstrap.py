@@ -21,7 +21,8 @@ def load_demo_if_empty(db: Database, settings: Settings) -> int:
     if count_incidents(db) > 0:
         return 0
     end = date.today()
-    start = end.replace(year=end.year - settings.demo_years) + timedelta(days=1)
+    # Whole days back (not year arithmetic, which fails on 29 February).
+    start = end - timedelta(days=round(365.25 * settings.demo_years)) + timedelta(days=1)
     df = generate_incidents(settings.demo_seed, default_demo_size(start, end), start, end)
     codes, _ = assign_buurt(df["x"].to_numpy(), df["y"].to_numpy())
     valid = df.rename(columns={"id": "ext_id"}).assign(buurt=codes.astype(str), row=range(1, len(df) + 1))

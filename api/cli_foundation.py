@@ -155,6 +155,20 @@ def serve(
     settings = get_settings().model_copy(update={
         "host": host or get_settings().host, "port": port or get_settings().port})
     app = create_app(settings)
+    import logging
+
+    class _MaskTokens(logging.Filter):
+        """Keep secrets out of the access log: the one-time login link carries a token."""
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            import re
+
+            if isinstance(record.args, tuple):
+                record.args = tuple(re.sub(r"token=[^&\s]+", "token=***", a) if isinstance(a, str) else a
+                                    for a in record.args)
+            return True
+
+    logging.getLogger("uvicorn.access").addFilter(_MaskTokens())
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", server_header=False)
 
 

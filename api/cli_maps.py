@@ -54,8 +54,13 @@ def map_hotspots(
 
     if role not in ("analyst", "planner"):
         raise VeiligError("--role: the hotspot map is for analyst or planner")
-    html = hotspot_map_html(cli_database(), _settings(), role, category,
+    db = cli_database()
+    html = hotspot_map_html(db, _settings(), role, category,
                             start.date() if start else None, end.date() if end else None)
+    if role == "analyst":
+        from veilig.storage.auth import audit, cli_principal
+
+        audit(db, cli_principal(), "read_incident_points", f"veilig map hotspots --category {category}", str(out))
     _write(html, out)
 
 

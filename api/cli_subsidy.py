@@ -33,6 +33,13 @@ def _db():
     return cli_database()
 
 
+def _audit(db, action: str, target: str, detail: str | None = None) -> None:
+    """Reads of personal data from the command line are audited like those over HTTP."""
+    from veilig.storage.auth import audit, cli_principal
+
+    audit(db, cli_principal(), action, target, detail)
+
+
 def _repo():
     from veilig.storage import ledger_repo
 
@@ -280,6 +287,7 @@ def show_cmd(application_id: Annotated[int, typer.Argument()], as_json: JsonOpt 
     """One application and its full decision trail."""
     repo, db = _repo(), _db()
     app, trail = repo.get_application(db, application_id), repo.decision_trail(db, application_id)
+    _audit(db, "subsidy_read_application", f"application {application_id}")
     if as_json:
         typer.echo('{"application": ' + app.model_dump_json() + ', "trail": [' + ",".join(e.model_dump_json() for e in trail) + "]}")
         return
@@ -298,7 +306,13 @@ def list_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Applications in order of receipt."""
-    apps = _repo().list_applications(_db(), pilot_id, status=status)
+    from veilig.ledger.status import Status
+
+    if status is not None and status not in {s.value for s in Status}:
+        raise VeiligError(f"--status: '{status}' is not one of {', '.join(s.value for s in Status)}")
+    db = _db()
+    apps = _repo().list_applications(db, pilot_id, status=status)
+    _audit(db, "subsidy_list_applications", f"pilot {pilot_id or 'open'}", f"{len(apps)} applications")
     if as_json:
         _print_json(apps)
         return
@@ -316,6 +330,7 @@ def export_cmd(
     """CSV for finance (semicolon-separated; cents and euros with a decimal comma)."""
     repo, db = _repo(), _db()
     csv_text = repo.export_entries_csv(db, pilot_id) if entries else repo.export_applications_csv(db, pilot_id)
+    _audit(db, "subsidy_export", f"pilot {pilot_id or 'open'}", "entries" if entries else "applications")
     if out is None:
         typer.echo(csv_text, nl=False)
     else:

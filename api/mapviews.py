@@ -6,13 +6,13 @@ rules and hands the results to the pure builders in :mod:`veilig.maps`.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
 from veilig.errors import NotFoundError
 from veilig.geo.categories import LABELS_NL
-from veilig.geo.privacy import hide_small_counts
+from veilig.geo.privacy import coarsen_shapes, hide_small_counts
 from veilig.settings import Settings
 from veilig.storage import Database
 
@@ -48,14 +48,16 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
     result = result or hotspot_result(db, category, start, end)
     points = None
     buurten = result.buurten
+    clusters = result.clusters
     if role == ANALYST:
         if len(result.points):
             points = result.points
     else:
         buurten = hide_small_counts(buurten, settings.small_count_threshold)
+        clusters = coarsen_shapes(clusters)
     label = LABELS_NL.get(result.category, result.category)
     return build_hotspot_map(
-        buurten.rename(columns={"rate_per_1000_dwellings": "rate_per_1000"}), result.clusters, result.grid, points,
+        buurten.rename(columns={"rate_per_1000_dwellings": "rate_per_1000"}), clusters, result.grid, points,
         title=f"Hotspots {label}", category_label=label, period_label=period_label(result.start, result.end),
         tiles=tile_options(settings), synthetic=result.synthetic,
         hide_below=None if role == ANALYST else settings.small_count_threshold)
@@ -76,7 +78,11 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
                                  hide_below=settings.small_count_threshold)
     budget = ledger_repo.budget(db, pilot.id)
     rows = pd.DataFrame([r.model_dump() for r in ledger_repo.buurt_report(db, pilot.id)])
-    burglary = hotspot_result(db, "burglary", pilot.opens_on, min(pilot.closes_on, date.today()))
+    # Burglaries during the pilot so far; before it opens, the last twelve months.
+    today = date.today()
+    b_start, b_end = (pilot.opens_on, min(pilot.closes_on, today)) if pilot.opens_on <= today else (
+        today - timedelta(days=364), today)
+    burglary = hotspot_result(db, "burglary", b_start, b_end)
     table = hide_small_counts(burglary.buurt_table(), settings.small_count_threshold)
     buurten = named_buurten(db).merge(table[["statcode", "n_incidents", "rate_per_1000_dwellings"]],
                                       on="statcode", how="left")

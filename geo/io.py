@@ -74,8 +74,18 @@ def _pick(columns: Mapping[str, str], options: tuple[str, ...]) -> str | None:
     return None
 
 
+def _check_crs(name: str, crs: str | None) -> None:
+    if crs is None:
+        return
+    try:
+        pyproj.CRS(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise VeiligError(f"{name}: --crs '{crs}' is not a known CRS (e.g. EPSG:28992)") from exc
+
+
 def _read_raw(path: Path, crs: str | None) -> tuple[pd.DataFrame, str | None, str]:
     """Read the file; return (frame with x/y or geometry coords, crs of x/y, kind)."""
+    _check_crs(path.name, crs)
     suffix = path.suffix.lower()
     kind = SUPPORTED.get(suffix)
     if kind is None:
@@ -127,6 +137,22 @@ def _read_raw(path: Path, crs: str | None) -> tuple[pd.DataFrame, str | None, st
     return df, used_crs, kind
 
 
+AMBIGUOUS = "ambiguous local time: it occurs twice on the autumn daylight-saving day; give a UTC offset"
+NONEXISTENT = "non-existent local time: the clock skips it on the spring daylight-saving day; give a UTC offset"
+
+
+def _localize_amsterdam(naive: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Naive Amsterdam wall times -> UTC, with a reason for each time that cannot be placed."""
+    reasons = pd.Series([""] * len(naive), index=naive.index, dtype=object)
+    ambiguous = naive.dt.tz_localize(TZ_NAME, ambiguous="NaT", nonexistent="shift_forward").isna() & naive.notna()
+    nonexistent = naive.dt.tz_localize(
+        TZ_NAME, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="NaT").isna() & naive.notna()
+    local = naive.dt.tz_localize(TZ_NAME, ambiguous="NaT", nonexistent="NaT")
+    reasons[ambiguous] = AMBIGUOUS
+    reasons[nonexistent] = NONEXISTENT
+    return local.dt.tz_convert("UTC"), reasons
+
+
 def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse to UTC; returns (times, reason-per-row or '' when ok)."""
     n = len(values)
@@ -136,12 +162,9 @@ def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         reasons[out.isna()] = "missing time"
         return out, reasons
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        local = values.dt.tz_localize(TZ_NAME, ambiguous="NaT", nonexistent="NaT")
+        out, reasons = _localize_amsterdam(values)
         reasons[values.isna()] = "missing time"
-        reasons[local.isna() & values.notna()] = (
-            "ambiguous or non-existent local time (daylight-saving change); give a UTC offset"
-        )
-        return local.dt.tz_convert("UTC"), reasons
+        return out, reasons
 
     s = values.astype("string").str.strip()
     missing = s.isna() | (s == "")
@@ -168,11 +191,9 @@ def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     naive = naive_iso | naive_dutch
     if naive.any():
         parsed_ok = naive & naive_vals.notna()
-        local = naive_vals[parsed_ok].dt.tz_localize(TZ_NAME, ambiguous="NaT", nonexistent="NaT")
-        out[parsed_ok] = local.dt.tz_convert("UTC")
-        reasons[parsed_ok & out.isna()] = (
-            "ambiguous or non-existent local time (daylight-saving change); give a UTC offset"
-        )
+        local, why = _localize_amsterdam(naive_vals[parsed_ok])
+        out[parsed_ok] = local
+        reasons[parsed_ok] = why
     reasons[missing] = "missing time"
     bad = ~missing & out.isna() & (reasons == "")
     reasons[bad] = "not a valid date/time (use ISO 8601, e.g. 2025-03-01T21:30:00+01:00, or DD-MM-YYYY HH:MM)"

@@ -21,7 +21,8 @@ apt_install() {
 
 PY=${PYTHON:-python3}
 if [[ ! -x .venv/bin/python ]]; then
-    "$PY" -m venv .venv
+    # Debian splits venv (and ensurepip) into python3-venv.
+    "$PY" -m venv .venv 2>/dev/null || { rm -rf .venv; apt_install python3-venv; "$PY" -m venv .venv; }
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 if [[ $want_test -eq 1 ]]; then
@@ -30,10 +31,9 @@ else
     .venv/bin/python -m pip install -q -e .
 fi
 
-# Leaflet and friends for the offline maps: from the npm registry, pinned, never committed.
-if [[ -x scripts/vendor_static.sh ]] || [[ -f scripts/vendor_static.sh ]]; then
-    bash scripts/vendor_static.sh
-fi
+# Leaflet and Swagger UI for the offline pages: from the npm registry, pinned, never committed.
+command -v npm >/dev/null 2>&1 || apt_install npm
+bash scripts/vendor_static.sh
 
 if [[ $want_test -eq 1 ]]; then
     # Browser tests drive Debian's Chromium (Playwright only as the driver, no browser download).

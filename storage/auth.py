@@ -149,3 +149,14 @@ def read_audit(db: Database, limit: int = 200) -> list[dict]:
                                    AuditEntry.target, AuditEntry.detail)
                             .order_by(AuditEntry.id.desc()).limit(limit))
         return [dict(r._mapping) for r in rows]
+
+
+def cli_principal() -> Principal:
+    """Who runs a command on the server itself (the audit log names the operating-system user)."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "unknown"
+    return Principal(id=0, name=f"cli:{name}", role="cli")

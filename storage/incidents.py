@@ -313,11 +313,17 @@ def import_buurt_stats(db: Database, path: str | Path, known_statcodes: set[str]
         raise VeiligError(f"{path.name}: missing column 'statcode'")
     problems: list[str] = []
     records = []
+    seen: dict[str, int] = {}
     for i, row in enumerate(df.to_dict("records"), start=1):
         code = row["statcode"].strip()
         if code not in known_statcodes:
             problems.append(f"{path.name}, row {i}, field statcode: '{code}' is not a Zoetermeer buurt")
             continue
+        if code in seen:
+            problems.append(f"{path.name}, row {i}, field statcode: '{code}' also on row {seen[code]} "
+                            "(one row per buurt; keep one year)")
+            continue
+        seen[code] = i
         rec = {"statcode": code, "statnaam": (row.get("statnaam") or None)}
         for fld in ("inhabitants", "dwellings", "year"):
             raw = str(row.get(fld, "")).strip().replace(".", "")

@@ -7,6 +7,7 @@ data); PostgreSQL variants of the storage run in the storage and ledger tests.
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,21 @@ from veilig.storage.auth import add_user, read_audit
 
 ROLES = ("analyst", "planner", "subsidy", "admin")
 IBAN = "NL91ABNA0417164300"
+# A pilot open today, whatever today is; invoices dated just after it opened.
+OPENS = date.today() - timedelta(days=100)
+CLOSES = date.today() + timedelta(days=200)
+INVOICE = (OPENS + timedelta(days=5)).isoformat()
+
+
+_y, _w, _ = (date.today() - timedelta(weeks=10)).isocalendar()
+RECENT_WEEK = f"{_y}-W{_w:02d}"  # inside the demo data, which end today
+
+
+def _small_month() -> tuple[str, str]:
+    """A whole month inside the three years of demo data that serve loads (ending today)."""
+    first = (date.today().replace(day=1) - timedelta(days=45)).replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return first.isoformat(), last.isoformat()
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +46,8 @@ def service(tmp_path_factory):
         tokens = {role: add_user(db, f"{role}-test", role) for role in ROLES}
         admin = {"Authorization": f"Bearer {tokens['admin']}"}
         r = client.post("/api/v1/subsidy/pilots", headers=admin, json={
-            "name": "Hang- en sluitwerk 2026", "budget_cents": 1_000_000, "opens_on": "2026-01-01",
-            "closes_on": "2026-12-31", "grant_percentage": 50, "max_grant_cents": 25_000, "waiting_list": False})
+            "name": "Hang- en sluitwerk 2026", "budget_cents": 1_000_000, "opens_on": OPENS.isoformat(),
+            "closes_on": CLOSES.isoformat(), "grant_percentage": 50, "max_grant_cents": 25_000, "waiting_list": False})
         assert r.status_code == 201, r.text
         yield client, tokens, app
 
@@ -42,7 +58,7 @@ def auth(tokens, role):
 
 def _application(n: int) -> dict:
     return {"applicant_name": "J. de Vries", "postcode": "2711 AB", "house_number": n, "buurt": "BU06370101",
-            "object_type": "woning", "invoice_amount_cents": 30_000, "invoice_date": "2026-02-01",
+            "object_type": "woning", "invoice_amount_cents": 30_000, "invoice_date": INVOICE,
             "products": ["SKG*** cilinderslot"], "iban": IBAN}
 
 
@@ -54,7 +70,7 @@ ROUTES = [
     ("GET", "/api/v1/neighbourhoods/stats?category=burglary", None, ("analyst", "planner", "subsidy")),
     ("GET", "/api/v1/neighbourhoods/stats?category=drugs", None, ("analyst", "planner")),
     ("GET", "/api/v1/rhythm?theme=jeugd", None, ("analyst", "planner")),
-    ("GET", "/api/v1/rhythm/plan?theme=jeugd&week=2026-W10&pairs=2", None, ("analyst", "planner")),
+    ("GET", f"/api/v1/rhythm/plan?theme=jeugd&week={RECENT_WEEK}&pairs=2", None, ("analyst", "planner")),
     ("GET", "/api/v1/subsidy/budget", None, ("subsidy", "admin")),
     ("GET", "/api/v1/subsidy/status", None, ("subsidy", "admin")),
     ("GET", "/api/v1/subsidy/buurten", None, ("subsidy", "admin")),
@@ -67,7 +83,7 @@ ROUTES = [
     ("POST", "/api/v1/subsidy/applications/{app}/approve", None, ("subsidy",)),
     ("POST", "/api/v1/subsidy/applications/{app}/reject", {"reason": "geen SKG-keurmerk"}, ("subsidy",)),
     ("POST", "/api/v1/subsidy/applications/{app}/withdraw", {"reason": "aanvrager trekt in"}, ("subsidy",)),
-    ("POST", "/api/v1/subsidy/applications/{received}/complete", {"invoice_date": "2026-02-02"}, ("subsidy",)),
+    ("POST", "/api/v1/subsidy/applications/{received}/complete", {"invoice_date": INVOICE}, ("subsidy",)),
     ("POST", "/api/v1/subsidy/applications/{approved}/pay", None, ("subsidy",)),
     ("POST", "/api/v1/subsidy/pilots/{pilot}/top-up", {"amount_cents": 100}, ("admin",)),
     ("POST", "/api/v1/subsidy/pilots", "pilot", ("admin",)),
@@ -76,7 +92,7 @@ ROUTES = [
     ("GET", "/api/v1/audit", None, ("admin",)),
     ("POST", "/api/v1/incidents", "upload", ("analyst",)),
     ("GET", "/maps/hotspots?category=drugs", None, ("analyst", "planner")),
-    ("GET", "/maps/rhythm?theme=jeugd&week=2026-W10", None, ("analyst", "planner")),
+    ("GET", f"/maps/rhythm?theme=jeugd&week={RECENT_WEEK}", None, ("analyst", "planner")),
     ("GET", "/maps/subsidy", None, ("subsidy", "admin")),
 ]
 
@@ -171,7 +187,7 @@ def test_rhythm_bad_input_is_a_clear_4xx(service):
     assert "theme" in client.get("/api/v1/rhythm?theme=voetbal", headers=h).json()["detail"]
     r = client.get("/api/v1/rhythm?theme=jeugd&buurt=BU99999999", headers=h)
     assert 400 <= r.status_code < 500
-    r = client.get("/api/v1/rhythm/plan?theme=jeugd&week=2026-W10&pairs=500", headers=h)
+    r = client.get(f"/api/v1/rhythm/plan?theme=jeugd&week={RECENT_WEEK}&pairs=500", headers=h)
     assert 400 <= r.status_code < 500 and "pairs" in r.json()["detail"]
     r = client.get("/api/v1/rhythm/plan?theme=jeugd&week=2026-W99", headers=h)
     assert 400 <= r.status_code < 500
@@ -202,7 +218,8 @@ def test_an_upload_with_bad_rows_is_refused_whole_with_each_row_named(service):
 
 def test_small_counts_are_hidden_from_planners_but_not_from_analysts(service):
     client, tokens, _ = service
-    q = "/api/v1/neighbourhoods/stats?category=woninginbraak&start=2026-10-01&end=2026-10-31"
+    start, end = _small_month()
+    q = f"/api/v1/neighbourhoods/stats?category=woninginbraak&start={start}&end={end}"
     planner = client.get(q, headers=auth(tokens, "planner")).json()["buurten"]
     analyst = client.get(q, headers=auth(tokens, "analyst")).json()["buurten"]
     a = {b["statcode"]: b["n_incidents"] for b in analyst}
@@ -275,3 +292,73 @@ def test_users_cli_prints_the_token_alone_on_the_last_line(tmp_path):
     db.dispose()
     bad = run_cli("users", "add", "kees", "--role", "burgemeester", env=env)
     assert bad.returncode != 0 and "role" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_planners_cannot_shrink_clusters_to_single_incidents(service):
+    client, tokens, _ = service
+    r = client.get("/api/v1/hotspots?category=drugs&eps=1&min_samples=1", headers=auth(tokens, "planner"))
+    assert r.status_code == 403 and "analysts" in r.json()["detail"]
+    r = client.get("/api/v1/hotspots?category=drugs&eps=1&min_samples=1", headers=auth(tokens, "analyst"))
+    assert r.status_code == 200
+
+
+def test_cluster_outlines_for_planners_are_snapped_to_a_25_m_grid(service):
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    client, tokens, _ = service
+    shapes = {}
+    for role in ("planner", "analyst"):
+        collection = client.get("/api/v1/hotspots?category=drugs", headers=auth(tokens, role)).json()
+        clusters = [f for f in collection["features"] if f["properties"]["kind"] == "cluster"]
+        assert clusters
+        gdf = gpd.GeoDataFrame.from_features(clusters, crs=4326).to_crs(28992)
+        shapes[role] = shapely.get_coordinates(gdf.geometry.values)
+    residue = np.abs(shapes["planner"] / 25.0 - np.round(shapes["planner"] / 25.0)) * 25.0
+    assert residue.max() < 0.05  # metres: every planner vertex sits on the 25 m grid
+    residue = np.abs(shapes["analyst"] / 25.0 - np.round(shapes["analyst"] / 25.0)) * 25.0
+    assert residue.max() > 1.0  # the analyst sees the exact outline
+
+
+def test_the_city_total_is_hidden_when_a_buurt_count_is(service):
+    client, tokens, _ = service
+    start, end = _small_month()
+    q = f"/api/v1/neighbourhoods/stats?category=woninginbraak&start={start}&end={end}"
+    planner = client.get(q, headers=auth(tokens, "planner")).json()
+    analyst = client.get(q, headers=auth(tokens, "analyst")).json()
+    assert any(b["suppressed"] for b in planner["buurten"])
+    assert planner["n_incidents"] is None and analyst["n_incidents"] > 0
+
+
+def test_an_unknown_crs_or_an_ancient_period_is_a_clear_4xx(service):
+    client, tokens, _ = service
+    csv = "id,occurred_at,category,x,y\nK-1,2025-03-01T21:30:00+01:00,drugs,93494,452949\n"
+    r = client.post("/api/v1/incidents", headers=auth(tokens, "analyst"),
+                    files={"file": ("k.csv", csv, "text/csv")}, data={"crs": "garbage"})
+    assert r.status_code == 400 and "not a known CRS" in r.json()["detail"]
+    r = client.get("/api/v1/rhythm?theme=jeugd&start=1900-01-01&end=1900-01-02", headers=auth(tokens, "planner"))
+    assert r.status_code == 400 and "start" in r.json()["detail"]
+
+
+def test_decisions_that_return_personal_data_are_audited(service):
+    client, tokens, app = service
+    desk = auth(tokens, "subsidy")
+    created = client.post("/api/v1/subsidy/applications", headers=desk, json=_application(next(_counter))).json()
+    client.post(f"/api/v1/subsidy/applications/{created['id']}/approve", headers=desk)
+    log = read_audit(app.state.db, 1000)
+    assert any(e["action"] == "subsidy_approve" and e["target"] == f"application {created['id']}" for e in log)
+
+
+def test_a_statistics_file_with_a_buurt_twice_is_refused_whole(tmp_path):
+    from veilig.errors import VeiligError
+    from veilig.storage import open_database
+    from veilig.storage.incidents import import_buurt_stats, load_buurt_stats
+
+    path = tmp_path / "stats.csv"
+    path.write_text("statcode,inhabitants,dwellings,year\nBU06370002,5400,3100,2023\nBU06370002,5500,3150,2024\n")
+    db = open_database(f"sqlite:///{tmp_path / 's.db'}")
+    with pytest.raises(VeiligError, match="row 2, field statcode.*also on row 1"):
+        import_buurt_stats(db, path, {"BU06370002"})
+    assert load_buurt_stats(db).empty
+    db.dispose()

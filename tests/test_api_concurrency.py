@@ -12,6 +12,14 @@ import httpx
 
 from helpers import free_port, run_cli
 
+
+from datetime import date as _date, timedelta as _timedelta
+
+# A pilot open today, whatever today is; invoices dated just after it opened.
+OPENS = (_date.today() - _timedelta(days=100)).isoformat()
+CLOSES = (_date.today() + _timedelta(days=200)).isoformat()
+INVOICE = (_date.today() - _timedelta(days=95)).isoformat()
+
 GRANT = 25_000  # 50 % of 500 euro, capped at 250 euro
 N_GRANTS, N_CLIENTS = 37, 64
 
@@ -37,7 +45,7 @@ def test_64_concurrent_http_completions_never_exceed_the_budget(db_url, tmp_path
         admin = {"Authorization": f"Bearer {tokens['admin']}"}
         desk = {"Authorization": f"Bearer {tokens['subsidy']}"}
         r = httpx.post(f"{base}/api/v1/subsidy/pilots", headers=admin, json={
-            "name": "race", "budget_cents": N_GRANTS * GRANT, "opens_on": "2026-01-01", "closes_on": "2026-12-31"})
+            "name": "race", "budget_cents": N_GRANTS * GRANT, "opens_on": OPENS, "closes_on": CLOSES})
         assert r.status_code == 201, r.text
         # 64 received applications (invoice date missing), then 64 clients complete them at once.
         ids = []
@@ -53,7 +61,7 @@ def test_64_concurrent_http_completions_never_exceed_the_budget(db_url, tmp_path
             with httpx.Client(timeout=120) as client:
                 resp = client.post(f"{base}/api/v1/subsidy/applications/{app_id}/complete",
                                    headers={**desk, "Idempotency-Key": f"complete-{app_id}"},
-                                   json={"invoice_date": "2026-02-01"})
+                                   json={"invoice_date": INVOICE})
                 assert resp.status_code == 200, resp.text
                 return resp.json()
 

@@ -17,6 +17,14 @@ import pytest
 
 from helpers import free_port, run_cli
 
+
+from datetime import date as _date, timedelta as _timedelta
+
+# A pilot open today, whatever today is; invoices dated just after it opened.
+OPENS = (_date.today() - _timedelta(days=100)).isoformat()
+CLOSES = (_date.today() + _timedelta(days=200)).isoformat()
+INVOICE = (_date.today() - _timedelta(days=95)).isoformat()
+
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
@@ -41,8 +49,9 @@ def _start_server(tmp):
                 break
         except httpx.HTTPError:
             time.sleep(0.2)
-    httpx.post(f"{base}/api/v1/subsidy/pilots", headers={"Authorization": f"Bearer {tokens['admin']}"}, json={
-        "name": "fuzz", "budget_cents": 1_000_000, "opens_on": "2026-01-01", "closes_on": "2026-12-31"})
+    r = httpx.post(f"{base}/api/v1/subsidy/pilots", headers={"Authorization": f"Bearer {tokens['admin']}"}, json={
+        "name": "fuzz", "budget_cents": 1_000_000, "opens_on": OPENS, "closes_on": CLOSES})
+    assert r.status_code == 201, r.text  # the subsidy routes are only explored with an open pilot
     return srv, base, tokens
 
 

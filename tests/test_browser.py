@@ -21,6 +21,14 @@ import pytest
 
 from helpers import free_port, run_cli
 
+
+from datetime import date as _date, timedelta as _timedelta
+
+# A pilot open today, whatever today is; invoices dated just after it opened.
+OPENS = (_date.today() - _timedelta(days=100)).isoformat()
+CLOSES = (_date.today() + _timedelta(days=200)).isoformat()
+INVOICE = (_date.today() - _timedelta(days=95)).isoformat()
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -88,14 +96,14 @@ def server(tmp_path_factory):
     assert r.status_code == 201, r.text
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
     r = httpx.post(f"{base}/api/v1/subsidy/pilots", headers=admin, json={
-        "name": "Hang- en sluitwerk <b>2026</b>", "budget_cents": 500_000, "opens_on": "2026-01-01",
-        "closes_on": "2026-12-31"})
+        "name": "Hang- en sluitwerk <b>2026</b>", "budget_cents": 500_000, "opens_on": OPENS,
+        "closes_on": CLOSES})
     assert r.status_code == 201, r.text
     desk = {"Authorization": f"Bearer {tokens['subsidy']}"}
     for n in range(1, 8):
         r = httpx.post(f"{base}/api/v1/subsidy/applications", headers=desk, json={
             "applicant_name": "J. de Vries", "postcode": "2711 AB", "house_number": n, "buurt": "BU06370002",
-            "object_type": "woning", "invoice_amount_cents": 40_000, "invoice_date": "2026-02-01",
+            "object_type": "woning", "invoice_amount_cents": 40_000, "invoice_date": INVOICE,
             "products": ["SKG*** cilinderslot"], "iban": "NL91ABNA0417164300"})
         assert r.status_code == 201, r.text
     yield base, tokens

@@ -58,7 +58,7 @@ def test_serve_answers_health_and_loads_demo_data_on_an_empty_database(tmp_path)
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
-    assert "127.0.0.1" in out  # bound to loopback by default
+    assert f"Uvicorn running on http://127.0.0.1:{port}" in out  # bound to loopback by default
     db = open_database(url)
     n = count_incidents(db)
     db.dispose()

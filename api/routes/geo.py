@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+import pandas as pd
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    UploadFile,
+)
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-
 from veilig.errors import VeiligError
 from veilig.geo.categories import GROUPS, label_table
 from veilig.geo.hotspots import HotspotParams
 from veilig.geo.io import SUPPORTED, read_incidents
-from veilig.geo.privacy import hide_small_counts
+from veilig.geo.privacy import coarsen_shapes, hide_small_counts
 from veilig.storage import Database
 from veilig.storage.auth import Principal, audit
 from veilig.storage.incidents import store_incidents
 
-from ..deps import ALL_ROLES, ANALYST, PLANNER, SUBSIDY, get_db, get_settings, require_roles
+from ..deps import (
+    ALL_ROLES,
+    ANALYST,
+    PLANNER,
+    SUBSIDY,
+    get_db,
+    get_settings,
+    require_roles,
+)
 from ..services import hotspot_result, named_buurten
 
 router = APIRouter(prefix="/api/v1", tags=["analyse"])
@@ -104,16 +122,25 @@ def hotspots(
     user: Principal = Depends(require_roles(ANALYST, PLANNER)),
     db: Database = Depends(get_db),
 ) -> JSONResponse:
-    result = hotspot_result(db, category, start, end, _params(method, eps, min_samples, cell))
+    params = _params(method, eps, min_samples, cell)
+    if user.role != ANALYST and params != HotspotParams():
+        # A tiny eps with min_samples 1 would turn every incident into its own "cluster".
+        raise HTTPException(status_code=403, detail="only analysts may change method, eps, min_samples or cell")
+    result = hotspot_result(db, category, start, end, params)
+    if user.role != ANALYST:
+        result = dataclasses.replace(result, clusters=coarsen_shapes(result.clusters))
     collection = result.to_geojson()
     if user.role != ANALYST:
         threshold = get_settings(request).small_count_threshold
+        meta = collection.get("metadata", {})
+        if isinstance(meta.get("n_incidents"), int) and 0 < meta["n_incidents"] < threshold:
+            meta["n_incidents"] = None
         for feature in collection["features"]:
             props = feature["properties"]
             n = props.get("n_incidents")
             if isinstance(n, (int, float)) and 0 < n < threshold:
-                for k in ("n_incidents", "share", "rate_per_1000_dwellings", "share_in_clusters", "density",
-                          "change", "change_pct"):
+                for k in ("n_incidents", "share", "rate_per_1000_dwellings", "share_in_clusters", "density_per_km2",
+                          "buurt_shares", "change", "change_pct", "first_date", "last_date"):
                     if k in props:
                         props[k] = None
                 props["suppressed"] = True
@@ -141,11 +168,14 @@ def neighbourhood_stats(
         table = hide_small_counts(table, get_settings(request).small_count_threshold)
     rows = [BuurtStats(**{k: _clean(v) for k, v in rec.items() if k in BuurtStats.model_fields})
             for rec in table.to_dict("records")]
+    threshold = get_settings(request).small_count_threshold
+    # The city total minus the visible buurten would give a hidden count back: hide it too.
+    any_hidden = user.role != ANALYST and bool(table.get("suppressed", pd.Series(dtype=bool)).any())
     rates = bool(table["dwellings"].notna().any()) if "dwellings" in table else False
     return StatsResponse(
         category=result.category, start=result.start, end=result.end,
-        n_incidents=result.n_incidents if user.role == ANALYST or result.n_incidents == 0
-        or result.n_incidents >= get_settings(request).small_count_threshold else None,
+        n_incidents=result.n_incidents if user.role == ANALYST or (
+            not any_hidden and (result.n_incidents == 0 or result.n_incidents >= threshold)) else None,
         rates_available=rates,
         note=None if rates else "Geen woningaantallen geïmporteerd: alleen aantallen, geen rate per 1.000 woningen.",
         synthetic=result.synthetic, buurten=rows,

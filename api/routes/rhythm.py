@@ -32,7 +32,7 @@ def _hotspot_category(theme: str, categories: tuple[str, ...]) -> str:
 
 def plan_for(db: Database, theme: str, week: str | None, start: date | None, end: date | None,
              pairs: int, day: date | None = None) -> ShiftPlan:
-    """The shift plan with hotspot polygons of the last year before the plan as extra areas."""
+    """The shift plan, with the hotspot polygons of the year before its back-test period as extra areas."""
     theme = theme.strip().lower()
     categories = theme_categories(theme)
     if day is not None:
@@ -47,7 +47,11 @@ def plan_for(db: Database, theme: str, week: str | None, start: date | None, end
 
             plan_start = plan_period(week, None, None).start
         if plan_start is not None:
-            last = min(plan_start - timedelta(days=1), span[1])
+            # The areas come from data that end before the back-test period (the previous period
+            # of the plan's length), so the back-test does not score polygons drawn around the
+            # very incidents it counts.
+            plan_days = 7 if (week and start is None) else ((end - start).days + 1 if start and end else 1)
+            last = min(plan_start - timedelta(days=plan_days + 1), span[1])
             first = max(last - timedelta(days=364), span[0])
             if first <= last:
                 result = hotspot_result(db, _hotspot_category(theme, categories), first, last)

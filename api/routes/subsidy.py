@@ -117,31 +117,41 @@ def trail(application_id: AppId, user: Principal = Depends(desk), db: Database =
 @router.post("/applications/{application_id}/complete", response_model=Application)
 def complete(application_id: AppId, fields: ApplicationIn | None = Body(None), key: IdemKey = None,
              user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
-    return repo.complete(db, application_id, fields, idempotency_key=key)
+    result = repo.complete(db, application_id, fields, idempotency_key=key)
+    audit(db, user, "subsidy_complete", f"application {application_id}")
+    return result
 
 
 @router.post("/applications/{application_id}/approve", response_model=Application)
 def approve(application_id: AppId, key: IdemKey = None, user: Principal = Depends(desk),
             db: Database = Depends(get_db)) -> Application:
-    return repo.approve(db, application_id, idempotency_key=key)
+    result = repo.approve(db, application_id, idempotency_key=key)
+    audit(db, user, "subsidy_approve", f"application {application_id}")
+    return result
 
 
 @router.post("/applications/{application_id}/reject", response_model=Application)
 def reject(application_id: AppId, body: Reason, key: IdemKey = None, user: Principal = Depends(desk),
            db: Database = Depends(get_db)) -> Application:
-    return repo.reject(db, application_id, body.reason or "", idempotency_key=key)
+    result = repo.reject(db, application_id, body.reason or "", idempotency_key=key)
+    audit(db, user, "subsidy_reject", f"application {application_id}")
+    return result
 
 
 @router.post("/applications/{application_id}/withdraw", response_model=Application)
 def withdraw(application_id: AppId, body: Reason | None = Body(None), key: IdemKey = None,
              user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
-    return repo.withdraw(db, application_id, body.reason if body else None, idempotency_key=key)
+    result = repo.withdraw(db, application_id, body.reason if body else None, idempotency_key=key)
+    audit(db, user, "subsidy_withdraw", f"application {application_id}")
+    return result
 
 
 @router.post("/applications/{application_id}/pay", response_model=Application)
 def pay(application_id: AppId, body: PayIn | None = Body(None), key: IdemKey = None,
         user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
-    return repo.pay(db, application_id, iban=body.iban if body else None, idempotency_key=key)
+    result = repo.pay(db, application_id, iban=body.iban if body else None, idempotency_key=key)
+    audit(db, user, "subsidy_pay", f"application {application_id}")
+    return result
 
 
 @router.get("/export.csv", response_class=PlainTextResponse, summary="CSV voor financiën")
