@@ -36,6 +36,28 @@ STATIC = Path(__file__).resolve().parents[1] / "api" / "static" / "vendor" / "le
 XSS_DESCRIPTION = "<img src=x onerror=alert(1)> `${alert(2)}` <script>alert(3)</script>"
 XSS_NAME = "<script>alert(4)</script><img src=y onerror=alert(5)>`x`"
 
+OPEN_ALL_TOOLTIPS = """() => {
+  // Open the tooltip of every feature in turn (groups bind one tooltip for their members)
+  // and collect what the browser rendered.
+  const map = Object.values(window).find(v => v instanceof L.Map);
+  let opened = 0, text = [], elements = 0;
+  map.eachLayer(group => {
+    if (!(group.getTooltip && group.getTooltip() && group.eachLayer)) return;
+    group.eachLayer(member => {
+      if (!member.getBounds || !member.getBounds().isValid()) return;
+      // As a hover would: the event propagates to the group, which opens the member's tooltip.
+      member.fire('mouseover', {latlng: member.getBounds().getCenter()}, true);
+      const el = group.getTooltip().getElement();
+      if (el) {
+        opened += 1;
+        text.push(el.textContent);
+        elements += el.querySelectorAll('script, img').length;
+      }
+    });
+  });
+  return {opened: opened, text: text.join(' | '), elements: elements};
+}"""
+
 ROLE_MAPS = {
     "analyst": ["/maps/hotspots?category=drugs", "/maps/hotspots?category=burglary", "/maps/rhythm?theme=jeugd"],
     "planner": ["/maps/hotspots?category=drugs", "/maps/rhythm?theme=jeugd", "/maps/rhythm?theme=alcohol&weekday=5&shift=00-08"],
@@ -210,6 +232,12 @@ def test_script_in_a_description_or_buurt_name_never_executes(server, browser):
             assert XSS_DESCRIPTION not in html  # free text never reaches a map
             if path.startswith("/maps/hotspots") or path.startswith("/maps/subsidy"):
                 assert "alert(4)" in html  # the hostile buurt name did reach the page, escaped
+                # Open every tooltip on the map: the name must show as text, never as markup.
+                shown = page.evaluate(OPEN_ALL_TOOLTIPS)
+                assert shown["opened"] > 0
+                assert "<script>alert(4)</script>" in shown["text"]
+                assert shown["elements"] == 0
+                page.wait_for_timeout(300)
             assert problems == [], problems
         finally:
             context.close()
