@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from helpers import free_port, run_cli
+from helpers import add_users, start_server, stop_server
 
 
 from datetime import date as _date, timedelta as _timedelta
@@ -26,22 +22,9 @@ N_GRANTS, N_CLIENTS = 37, 64
 
 def test_64_concurrent_http_completions_never_exceed_the_budget(db_url, tmp_path):
     env = {"VEILIG_DATABASE_URL": db_url, "VEILIG_TILES_ENABLED": "false", "VEILIG_DATA_DIR": str(tmp_path)}
-    tokens = {}
-    for role in ("subsidy", "admin"):
-        proc = run_cli("users", "add", f"c-{role}", "--role", role, env=env)
-        assert proc.returncode == 0, proc.stderr
-        tokens[role] = proc.stdout.strip().splitlines()[-1]
-    port = free_port()
-    srv = subprocess.Popen([sys.executable, "-m", "veilig.api", "serve", "--port", str(port)],
-                           env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    tokens = add_users(env, ("subsidy", "admin"), "c")
+    srv, base = start_server(env)
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         admin = {"Authorization": f"Bearer {tokens['admin']}"}
         desk = {"Authorization": f"Bearer {tokens['subsidy']}"}
         r = httpx.post(f"{base}/api/v1/subsidy/pilots", headers=admin, json={
@@ -76,5 +59,4 @@ def test_64_concurrent_http_completions_never_exceed_the_budget(db_url, tmp_path
         assert budget["remaining_cents"] == 0
         assert budget["reserved_cents"] + budget["paid_cents"] <= budget["total_cents"]
     finally:
-        srv.terminate()
-        srv.wait(timeout=30)
+        stop_server(srv)

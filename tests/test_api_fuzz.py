@@ -7,15 +7,11 @@ the 403. A 5xx is a bug (BRIEF section 5).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
-from helpers import free_port, run_cli
+from helpers import add_users, start_server, stop_server
 
 
 from datetime import date as _date, timedelta as _timedelta
@@ -34,21 +30,8 @@ ROLES = ("analyst", "planner", "subsidy", "admin")
 def _start_server(tmp):
     env = {"VEILIG_DATABASE_URL": f"sqlite:///{tmp / 'fuzz.db'}", "VEILIG_TILES_ENABLED": "false",
            "VEILIG_DATA_DIR": str(tmp)}
-    tokens = {}
-    for role in ROLES:
-        proc = run_cli("users", "add", f"fuzz-{role}", "--role", role, env=env)
-        assert proc.returncode == 0, proc.stderr
-        tokens[role] = proc.stdout.strip().splitlines()[-1]
-    port = free_port()
-    srv = subprocess.Popen([sys.executable, "-m", "veilig.api", "serve", "--port", str(port)],
-                           env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    tokens = add_users(env, ROLES, "fuzz")
+    srv, base = start_server(env)
     r = httpx.post(f"{base}/api/v1/subsidy/pilots", headers={"Authorization": f"Bearer {tokens['admin']}"}, json={
         "name": "fuzz", "budget_cents": 1_000_000, "opens_on": OPENS, "closes_on": CLOSES})
     assert r.status_code == 201, r.text  # the subsidy routes are only explored with an open pilot
@@ -69,8 +52,7 @@ def _server(tmp_path_factory):
 def _stop_server():
     yield
     if "srv" in _state:
-        _state["srv"].terminate()
-        _state["srv"].wait(timeout=30)
+        stop_server(_state["srv"])
         _state.clear()
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from helpers import free_port, run_cli
+from helpers import add_users, free_port, run_cli, start_server, stop_server
 
 
 from datetime import date as _date, timedelta as _timedelta
@@ -89,28 +89,13 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     env = {"VEILIG_DATABASE_URL": f"sqlite:///{tmp / 'b.db'}", "VEILIG_TILES_ENABLED": "false",
            "VEILIG_DATA_DIR": str(tmp)}
-    tokens = {}
-    for role in ("analyst", "planner", "subsidy", "admin"):
-        proc = run_cli("users", "add", f"{role}-b", "--role", role, env=env)
-        assert proc.returncode == 0, proc.stderr
-        tokens[role] = proc.stdout.strip().splitlines()[-1]
+    tokens = add_users(env, ("analyst", "planner", "subsidy", "admin"), "b")
     stats = tmp / "kerncijfers.csv"
     stats.write_text("statcode,statnaam,inhabitants,dwellings\n"
                      f'BU06370002,"{XSS_NAME}",5400,3100\nBU06370003,Palenstein,7200,3500\n', encoding="utf-8")
     proc = run_cli("import", "buurtstats", str(stats), env=env)
     assert proc.returncode == 0, proc.stderr
-    port = free_port()
-    srv = subprocess.Popen([sys.executable, "-m", "veilig.api", "serve", "--port", str(port)],
-                           env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            if srv.poll() is not None:
-                pytest.fail(srv.stdout.read())
-            time.sleep(0.2)
+    srv, base = start_server(env)
     analyst = {"Authorization": f"Bearer {tokens['analyst']}"}
     csv = ("id,occurred_at,category,x,y,description\n"
            f'XSS-1,2026-11-01T21:30:00+01:00,drugs,93494,452949,"{XSS_DESCRIPTION}"\n')
@@ -129,8 +114,7 @@ def server(tmp_path_factory):
             "products": ["SKG*** cilinderslot"], "iban": "NL91ABNA0417164300"})
         assert r.status_code == 201, r.text
     yield base, tokens
-    srv.terminate()
-    srv.communicate(timeout=30)
+    stop_server(srv)
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 
 import httpx
 from sqlalchemy import inspect, text
@@ -13,7 +9,7 @@ from sqlalchemy import inspect, text
 from veilig.storage import open_database
 from veilig.storage.incidents import count_incidents
 
-from helpers import free_port, run_cli
+from helpers import run_cli, start_server, stop_server
 
 
 def test_migrations_create_the_schema_and_are_idempotent(db_url):
@@ -37,28 +33,14 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url):
 
 
 def test_serve_answers_health_and_loads_demo_data_on_an_empty_database(tmp_path):
-    port = free_port()
     url = f"sqlite:///{tmp_path / 'serve.db'}"
-    env = {**os.environ, "VEILIG_DATABASE_URL": url, "VEILIG_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "veilig.api", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc, base = start_server({"VEILIG_DATABASE_URL": url, "VEILIG_DATA_DIR": str(tmp_path)})
     try:
-        body = None
-        for _ in range(300):
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                body = r.json()
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None:
-                    break
-                time.sleep(0.2)
-        assert body is not None, proc.stdout.read() if proc.poll() is not None else "no answer"
+        body = httpx.get(f"{base}/health", timeout=5).json()
         assert body["status"] == "ok"
     finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-    assert f"Uvicorn running on http://127.0.0.1:{port}" in out  # bound to loopback by default
+        out = stop_server(proc)
+    assert f"Uvicorn running on {base}" in out  # bound to loopback by default
     db = open_database(url)
     n = count_incidents(db)
     db.dispose()
