@@ -12,11 +12,11 @@ import pandas as pd
 
 from veilig.errors import NotFoundError
 from veilig.geo.categories import LABELS_NL
-from veilig.geo.privacy import coarsen_shapes, hide_small_counts
+from veilig.geo.privacy import hide_small_counts
 from veilig.settings import Settings
 from veilig.storage import Database
 
-from .services import check_period, hotspot_result, named_buurten
+from .services import check_period, hotspot_result, named_buurten, public_result
 
 ANALYST = "analyst"
 
@@ -47,14 +47,12 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
     check_period(start, end)
     result = result or hotspot_result(db, category, start, end)
     points = None
-    buurten = result.buurten
-    clusters = result.clusters
     if role == ANALYST:
         if len(result.points):
             points = result.points
     else:
-        buurten = hide_small_counts(buurten, settings.small_count_threshold)
-        clusters = coarsen_shapes(clusters)
+        result = public_result(result, settings.small_count_threshold)
+    buurten, clusters = result.buurten, result.clusters
     label = LABELS_NL.get(result.category, result.category)
     return build_hotspot_map(
         buurten.rename(columns={"rate_per_1000_dwellings": "rate_per_1000"}), clusters, result.grid, points,

@@ -20,7 +20,7 @@ _results: OrderedDict[tuple, HotspotResult] = OrderedDict()
 _MAX_RESULTS = 16
 
 
-def named_buurten(db: Database):
+def named_buurten(db: Database, stats=None):
     """The buurt polygons, with the names of the imported statistics where those give one.
 
     CBS renames a buurt now and then; the statistics of a newer year then carry the current name.
@@ -28,7 +28,7 @@ def named_buurten(db: Database):
     from veilig.geo.neighbourhoods import load_buurten
 
     buurten = load_buurten()
-    stats = load_buurt_stats(db)
+    stats = load_buurt_stats(db) if stats is None else stats
     if len(stats) and stats["statnaam"].notna().any():
         names = stats.dropna(subset=["statnaam"]).set_index("statcode")["statnaam"]
         override = buurten["statcode"].map(names)
@@ -39,6 +39,22 @@ def named_buurten(db: Database):
 
 # Amsterdam's pre-1937 UTC offset (+00:19:32) is no whole minute; no incident data lie before 1970.
 EARLIEST, LATEST = date(1970, 1, 1), date(2100, 12, 31)
+
+
+def public_result(result: HotspotResult, threshold: int) -> HotspotResult:
+    """The result as non-analysts may see it: small counts hidden in every layer, cluster
+    outlines snapped so they do not point at incidents, no incident points."""
+    import dataclasses
+
+    from veilig.geo.privacy import coarsen_shapes, hide_small_counts
+
+    return dataclasses.replace(
+        result,
+        clusters=coarsen_shapes(hide_small_counts(result.clusters, threshold)),
+        grid=hide_small_counts(result.grid, threshold),
+        buurten=hide_small_counts(result.buurten, threshold),
+        points=result.points.iloc[0:0],
+    )
 
 
 def check_period(start: date | None, end: date | None) -> None:
@@ -70,8 +86,9 @@ def hotspot_result(
     load_from = start - timedelta(days=(end - start).days + 1) if start and end else None
     incidents = load_incidents(db, categories=categories, start=load_from, end=end)
     span = incident_span(db)
-    result = compute_hotspots(incidents, category, start, end, params, buurten=named_buurten(db),
-                              stats=load_buurt_stats(db), data_start=span[0] if span else None)
+    stats = load_buurt_stats(db)
+    result = compute_hotspots(incidents, category, start, end, params, buurten=named_buurten(db, stats),
+                              stats=stats, data_start=span[0] if span else None)
     with _lock:
         _results[key] = result
         while len(_results) > _MAX_RESULTS:

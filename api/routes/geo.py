@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -25,7 +24,7 @@ from veilig.errors import VeiligError
 from veilig.geo.categories import GROUPS, label_table
 from veilig.geo.hotspots import HotspotParams
 from veilig.geo.io import SUPPORTED, read_incidents
-from veilig.geo.privacy import coarsen_shapes, hide_small_counts
+from veilig.geo.privacy import hide_small_counts
 from veilig.storage import Database
 from veilig.storage.auth import Principal, audit
 from veilig.storage.incidents import store_incidents
@@ -39,7 +38,7 @@ from ..deps import (
     get_settings,
     require_roles,
 )
-from ..services import hotspot_result, named_buurten
+from ..services import hotspot_result, named_buurten, public_result
 
 router = APIRouter(prefix="/api/v1", tags=["analyse"])
 
@@ -127,27 +126,13 @@ def hotspots(
         # A tiny eps with min_samples 1 would turn every incident into its own "cluster".
         raise HTTPException(status_code=403, detail="only analysts may change method, eps, min_samples or cell")
     result = hotspot_result(db, category, start, end, params)
-    if user.role != ANALYST:
-        result = dataclasses.replace(result, clusters=coarsen_shapes(result.clusters))
-    collection = result.to_geojson()
-    if user.role != ANALYST:
-        threshold = get_settings(request).small_count_threshold
-        meta = collection.get("metadata", {})
-        if isinstance(meta.get("n_incidents"), int) and 0 < meta["n_incidents"] < threshold:
-            meta["n_incidents"] = None
-        for feature in collection["features"]:
-            props = feature["properties"]
-            n = props.get("n_incidents")
-            if isinstance(n, (int, float)) and 0 < n < threshold:
-                for k in ("n_incidents", "share", "rate_per_1000_dwellings", "share_in_clusters", "density_per_km2",
-                          "buurt_shares", "change", "change_pct", "first_date", "last_date"):
-                    if k in props:
-                        props[k] = None
-                props["suppressed"] = True
-            prev = props.get("n_previous")
-            if isinstance(prev, (int, float)) and 0 < prev < threshold:
-                for k in ("n_previous", "change", "change_pct"):
-                    props[k] = None
+    if user.role == ANALYST:
+        return JSONResponse(result.to_geojson())
+    threshold = get_settings(request).small_count_threshold
+    collection = public_result(result, threshold).to_geojson()
+    meta = collection.get("metadata", {})
+    if isinstance(meta.get("n_incidents"), int) and 0 < meta["n_incidents"] < threshold:
+        meta["n_incidents"] = None
     return JSONResponse(collection)
 
 
