@@ -31,14 +31,15 @@ def _hotspot_category(theme: str, categories: tuple[str, ...]) -> str:
 
 
 def plan_for(db: Database, theme: str, week: str | None, start: date | None, end: date | None,
-             pairs: int, day: date | None = None) -> ShiftPlan:
+             pairs: int, day: date | None = None, incidents=None) -> ShiftPlan:
     """The shift plan, with the hotspot polygons of the year before its back-test period as extra areas."""
     theme = theme.strip().lower()
     categories = theme_categories(theme)
     if day is not None:
         start, end = day, day
     span = incident_span(db)
-    incidents = load_incidents(db, categories=categories)
+    if incidents is None:
+        incidents = load_incidents(db, categories=categories)
     hotspots = None
     if span is not None:
         plan_start = start
@@ -123,7 +124,7 @@ def rhythm_map_inputs(db: Database, role: str, settings, theme: str, week: str |
     if week is None:
         last = span[1] if span else date.today()
         week = cal.iso_week_of(last + timedelta(days=1))
-    plan = plan_for(db, theme, week, None, None, pairs)
+    plan = plan_for(db, theme, week, None, None, pairs, incidents=incidents)
     table = plan.table
     shift_name = shift or (plan.shifts[1].name if len(plan.shifts) > 1 else plan.shifts[0].name)
     shift_names = [s.name for s in plan.shifts]
