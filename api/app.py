@@ -108,12 +108,19 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
             f"img-src 'self' data:{tiles}; connect-src 'self'; font-src 'self'; object-src 'none'; "
             "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on our own
+        # form posts, which the CSRF origin check (api/csrf.py) must refuse. Other origins (the
+        # tile server) still get no referrer.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
     static_dir = Path(__file__).parent / "static"
     static_dir.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
+    from veilig.web.render import STATIC_DIR as web_static
+
+    # The pages' own stylesheet (web/static), apart from the vendored npm assets under /static.
+    app.mount("/assets", StaticFiles(directory=web_static), name="assets")
 
     @app.get("/health", tags=["service"])
     def health(request: Request) -> dict[str, str]:

@@ -27,11 +27,16 @@ class LoginRequired(Exception):
     """Raised for a browser without a session: the app answers with a redirect to /login."""
 
 
-def current_user(
+async def current_user(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     db: Database = Depends(get_db),
 ) -> Principal:
+    """The caller, from a Bearer token or the session cookie.
+
+    A state-changing request authenticated by the cookie must also pass the CSRF check
+    (:mod:`veilig.api.csrf`): same origin and the session's token. Bearer requests need not.
+    """
     if credentials is not None:
         user = user_for_token(db, credentials.credentials)
         if user is None:
@@ -42,6 +47,9 @@ def current_user(
     if cookie:
         user = user_for_session(db, cookie)
         if user is not None:
+            from . import csrf
+
+            await csrf.check(request, cookie, request.app.state.settings.allowed_origins)
             return user
     if request.url.path.startswith("/api/"):
         raise HTTPException(status_code=401, detail="missing token: send 'Authorization: Bearer <token>'",

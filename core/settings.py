@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         default=None, description="CSV (label,category) that extends the default label table"
     )
     max_upload_bytes: int = 200 * 1024 * 1024
+    cookie_secure: bool = Field(
+        default=False, description="Set the Secure flag on cookies (run behind a TLS reverse proxy)"
+    )
+    allowed_origins: tuple[str, ...] = Field(
+        default=(), description="Extra origins (scheme://host:port) whose form posts are accepted, "
+        "e.g. the public address behind a reverse proxy; the request's own origin always is"
+    )
     demo_seed: int = 1
     demo_years: int = 3
 

@@ -55,8 +55,8 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply all migrations (idempotent: at head it does nothing)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Apply all migrations (idempotent). "heads": features add independent migration branches off 0003."""
+    command.upgrade(alembic_config(engine), "heads")
 
 
 @dataclass

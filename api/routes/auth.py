@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from veilig.storage import Database
@@ -14,49 +14,64 @@ from veilig.storage.auth import (
     user_for_token,
 )
 
+from .. import csrf
 from ..deps import SESSION_COOKIE, get_db
 
 router = APIRouter(tags=["inloggen"], include_in_schema=True)
 
 
-def _login_page(error: str | None = None) -> str:
-    from veilig.maps.pages import login_page
+def _login_page(request: Request, error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    """The login form, with a fresh pre-login cookie whose CSRF token the form carries (login CSRF)."""
+    from veilig.web.render import page
 
-    return login_page(error=error)
+    value = csrf.new_prelogin_value()
+    request.state.prelogin = value
+    response = page(request, "login.html", None, status_code=status_code, error=error)
+    response.set_cookie(csrf.PRELOGIN_COOKIE, value, httponly=True, samesite="strict", path="/login",
+                        max_age=3600, secure=request.app.state.settings.cookie_secure)
+    return response
 
 
-def _with_session(db: Database, user, target: str = "/") -> RedirectResponse:
+def _with_session(request: Request, db: Database, user, target: str = "/") -> RedirectResponse:
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, start_session(db, user), httponly=True, samesite="strict",
-                        max_age=SESSION_HOURS * 3600, path="/")
+                        max_age=SESSION_HOURS * 3600, path="/",
+                        secure=request.app.state.settings.cookie_secure)
+    response.delete_cookie(csrf.PRELOGIN_COOKIE, path="/login")
     return response
 
 
 @router.get("/login", response_class=HTMLResponse, summary="Inlogformulier")
-def login_form() -> HTMLResponse:
-    return HTMLResponse(_login_page())
+def login_form(request: Request) -> HTMLResponse:
+    return _login_page(request)
 
 
 @router.post("/login", summary="Inloggen met een token")
-def login(token: str = Form(...), db: Database = Depends(get_db)):
+async def login(request: Request, token: str = Form(...), db: Database = Depends(get_db)):
+    # Login CSRF: the form must come from our own login page (its pre-login cookie and token).
+    await csrf.check(request, request.cookies.get(csrf.PRELOGIN_COOKIE) or "",
+                     request.app.state.settings.allowed_origins)
+    if not request.cookies.get(csrf.PRELOGIN_COOKIE):
+        raise HTTPException(status_code=403, detail=csrf.REFUSED)
     user = user_for_token(db, token.strip())
     if user is None:
-        return HTMLResponse(_login_page("Onbekend of ongeldig token."), status_code=401)
-    return _with_session(db, user)
+        return _login_page(request, "Onbekend of ongeldig token.", status_code=401)
+    return _with_session(request, db, user)
 
 
 @router.get("/login/once", summary="Eenmalige inloglink (zoals veilig serve die toont)")
-def login_once(token: str, db: Database = Depends(get_db)):
+def login_once(request: Request, token: str, db: Database = Depends(get_db)):
     user = consume_login_link(db, token)
     if user is None:
-        return HTMLResponse(_login_page("Deze inloglink is al gebruikt of verlopen."), status_code=401)
-    return _with_session(db, user)
+        return _login_page(request, "Deze inloglink is al gebruikt of verlopen.", status_code=401)
+    return _with_session(request, db, user)
 
 
 @router.post("/logout", summary="Uitloggen")
-def logout(request: Request, db: Database = Depends(get_db)):
+async def logout(request: Request, db: Database = Depends(get_db)):
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
+        await csrf.check(request, cookie, request.app.state.settings.allowed_origins)
         end_session(db, cookie)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
