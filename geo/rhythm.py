@@ -194,13 +194,17 @@ class RhythmResult:
             p for p in self.peaks if not _is_small(p.count, threshold, keep_zero)
         ]
         holidays = [{**h, "n_incidents": hide(h.get("n_incidents"))} for h in self.holidays]
+        counts = [[hide(c) for c in row] for row in self.counts]
+        months = [hide(c) for c in self.months]
+        # The total beside a hidden cell gives it back (total minus the visible cells).
+        any_hidden = any(c is None for row in counts for c in row) or any(c is None for c in months)
         return dataclasses.replace(
             self,
-            counts=[[hide(c) for c in row] for row in self.counts],
+            counts=counts,
             peaks=peaks,
-            months=[hide(c) for c in self.months],
+            months=months,
             holidays=holidays,
-            total=hide(self.total),
+            total=None if any_hidden else hide(self.total),
             suppressed_below=threshold,
         )
 

@@ -105,6 +105,14 @@ def public_hotspots(result, threshold: int, secret: bytes, previous=None):
     # (total minus the visible cells would give the hidden ones back).
     any_hidden = bool(b["suppressed"].any()) or g_hidden
     total = None if any_hidden else perturb_one(int(len(points)), total_key(rk), threshold)
+    if total is None and len(points):
+        # A buurt that holds every record is the total itself.
+        whole = n_true == len(points)
+        if whole.any():
+            b["n_incidents"] = b["n_incidents"].astype(object)
+            b.loc[whole, "n_incidents"] = None
+            b.loc[whole, "suppressed"] = True
+            n_pub[whole] = np.nan
 
     with np.errstate(divide="ignore", invalid="ignore"):
         dwellings = pd.to_numeric(b["dwellings"], errors="coerce").to_numpy(dtype=np.float64) \
@@ -136,6 +144,10 @@ def public_hotspots(result, threshold: int, secret: bytes, previous=None):
         k = len(c)
         c["cell_key"] = cell_keys(cluster_of, rk, k)
         c = hide_small_counts(c, threshold)
+        if total is None:  # a cluster that holds every record is the total itself
+            whole = np.bincount(cluster_of[cluster_of >= 0], minlength=k) == len(points)
+            c["n_incidents"] = c["n_incidents"].astype(object)
+            c.loc[whole, "n_incidents"] = None
         size = _published(c["n_incidents"])
         area = pd.to_numeric(c["area_m2"], errors="coerce").to_numpy(dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -192,6 +204,11 @@ def public_rhythm(result, threshold: int):
     ]
     hidden = any(v is None for row in counts for v in row) or any(v is None for v in months)
     total = None if hidden else perturb_one(int(result.total or 0), keys["total"], threshold)
+    if total is None and result.total:
+        # A month (or holiday) that holds every record of the period is the total itself.
+        months = [None if m == result.total else v for m, v in zip(result.months, months, strict=True)]
+        holidays = [{**h, "n_incidents": None} if orig.get("n_incidents") == result.total else h
+                    for orig, h in zip(result.holidays, holidays, strict=True)]
     peaks = [
         dataclasses.replace(pk, count=counts[pk.weekday][pk.hour], p=None, q=None,
                             expected=_round_to(pk.expected, 0.5))
