@@ -19,6 +19,8 @@ import pandas as pd
 import pytest
 import shapely
 
+from helpers import require
+
 from veilig.errors import VeiligError
 from veilig.geo.clusters import cluster_polygons
 from veilig.geo.neighbourhoods import ATTRIBUTION, load_buurten
@@ -223,8 +225,7 @@ def test_maps_load_only_the_vendored_leaflet_no_jquery_bootstrap_or_fonts():
 
 def test_vendored_layout_matches_the_urls_the_maps_use():
     vendor = REPO / "api" / "static" / "vendor" / "leaflet"
-    if not (vendor / ".version").exists():
-        pytest.skip("Leaflet not vendored here: run scripts/vendor_static.sh")
+    require((vendor / ".version").exists(), "Leaflet not vendored here: run scripts/vendor_static.sh")
     assert (vendor / ".version").read_text().strip() == "leaflet@1.9.4"
     for f in ("leaflet.js", "leaflet.css", "images/layers.png"):
         assert (vendor / f).is_file(), f
