@@ -25,6 +25,8 @@ from .services import (
 )
 
 ANALYST = "analyst"
+#: Said on every map a non-analyst sees (the disclosure layer, veilig.geo.privacy).
+PERTURBED_NL = " (aantallen afgerond/verstoord)"
 
 
 def tile_options(settings: Settings):
@@ -67,7 +69,8 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
     label = LABELS_NL.get(result.category, result.category)
     return build_hotspot_map(
         buurten.rename(columns={"rate_per_1000_dwellings": "rate_per_1000"}), clusters, result.grid, points,
-        title=f"Hotspots {label}", category_label=label, period_label=period_label(result.start, result.end),
+        title=f"Hotspots {label}", category_label=label,
+        period_label=period_label(result.start, result.end) + ("" if role == ANALYST else PERTURBED_NL),
         tiles=tile_options(settings), synthetic=result.synthetic,
         hide_below=None if role == ANALYST else settings.small_count_threshold)
 
@@ -109,7 +112,7 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
     buurten["granted_cents"] = buurten["reserved_cents"] + buurten["paid_cents"]
     buurten = buurten.rename(columns={"n_incidents": "burglaries", "rate_per_1000_dwellings": "burglary_rate"})
     return build_subsidy_map(buurten, budget.model_dump(), tiles=tile_options(settings),
-                             title=f"Subsidie hang- en sluitwerk: {pilot.name}",
+                             title=f"Subsidie hang- en sluitwerk: {pilot.name}{PERTURBED_NL}",
                              hide_below=settings.small_count_threshold)
 
 

@@ -397,6 +397,7 @@ def test_hotspot_map_for_planners_has_snapped_outlines_and_no_z(service):
                 assert feature[2][int(slot)] == "-"
                 checked += 1
     assert checked > 100
+    assert "afgerond/verstoord" in html
 
 
 # ------------------------------------------------------------------- consistency of noise

@@ -191,6 +191,6 @@ def rhythm_map_inputs(db: Database, role: str, settings, theme: str, week: str |
         "selected_id": selected,
         "weekday": weekday,
         "shift_hours": next(s.clock_hours for s in plan.shifts if s.name == shift_name),
-        "period_label": f"week {week}",
+        "period_label": f"week {week}" + ("" if role == ANALYST else " (aantallen afgerond/verstoord)"),
         "synthetic": bool((incidents["source"] == "demo").any()),
     }
