@@ -577,10 +577,13 @@ def _row_label(bands: KnoxBands, r: int) -> str:
 
 
 def _col_label(bands: KnoxBands, c: int) -> str:
+    """Whole days: default band 2 of 7 days is (7, 14] = "8 - 14 dagen"; NRC [7, 14) = "7 - 13 dagen"."""
     t0, t1 = bands.column_bounds()[c]
     if t1 is None:
-        return f"meer dan {t0} dagen"
-    return f"{t0} - {t1} dagen"
+        return f"meer dan {t0 - 1 if bands.nrc_compatible else t0} dagen"
+    if bands.nrc_compatible:
+        return f"{t0} - {t1 - 1} dagen"
+    return f"{t0 if c == 0 else t0 + 1} - {t1} dagen"
 
 
 def row_labels(bands: KnoxBands) -> list[str]:
