@@ -54,11 +54,20 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
         result = public_result(result, settings.small_count_threshold)
     buurten, clusters = result.buurten, result.clusters
     label = LABELS_NL.get(result.category, result.category)
+    from .nearrepeat_service import zone_overlays
+
     return build_hotspot_map(
         buurten.rename(columns={"rate_per_1000_dwellings": "rate_per_1000"}), clusters, result.grid, points,
         title=f"Hotspots {label}", category_label=label, period_label=period_label(result.start, result.end),
         tiles=tile_options(settings), synthetic=result.synthetic,
-        hide_below=None if role == ANALYST else settings.small_count_threshold)
+        hide_below=None if role == ANALYST else settings.small_count_threshold,
+        overlays=zone_overlays(db, settings, role) if _is_burglary(category) else ())
+
+
+def _is_burglary(category: str) -> bool:
+    from veilig.geo.categories import GROUPS
+
+    return category.strip().lower() in set(GROUPS["burglary"]) | {"burglary"}
 
 
 def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = None) -> str:
@@ -71,9 +80,12 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
     except NotFoundError:
         if pilot_id is not None:
             raise
+        from .nearrepeat_service import outreach_panel, zone_overlays
+
         buurten = named_buurten(db).assign(grants=0, granted_cents=0, burglaries=None)
         return build_subsidy_map(buurten, None, tiles=tile_options(settings),
-                                 hide_below=settings.small_count_threshold)
+                                 hide_below=settings.small_count_threshold,
+                                 overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db))
     budget = ledger_repo.budget(db, pilot.id)
     rows = pd.DataFrame([r.model_dump() for r in ledger_repo.buurt_report(db, pilot.id)])
     # Burglaries during the pilot so far; before it opens, the last twelve months.
@@ -94,9 +106,12 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
         buurten[col] = buurten[col].fillna(0).astype(int)
     buurten["granted_cents"] = buurten["reserved_cents"] + buurten["paid_cents"]
     buurten = buurten.rename(columns={"n_incidents": "burglaries", "rate_per_1000_dwellings": "burglary_rate"})
+    from .nearrepeat_service import outreach_panel, zone_overlays
+
     return build_subsidy_map(buurten, budget.model_dump(), tiles=tile_options(settings),
                              title=f"Subsidie hang- en sluitwerk: {pilot.name}",
-                             hide_below=settings.small_count_threshold)
+                             hide_below=settings.small_count_threshold,
+                             overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db))
 
 
 def rhythm_map_html(db: Database, settings: Settings, role: str, theme: str, week: str | None = None,

@@ -144,3 +144,37 @@ def outreach(db: Database, zones: gpd.GeoDataFrame) -> tuple[pd.DataFrame, str]:
         note = ("Geen CBS-postcodetabel geladen: viercijferige postcodes (PC4) van de buurten die de zone raakt, "
                 "voor zover bekend uit aanvragen. Laad de postcodetabel voor een volledige PC6-lijst.")
     return outreach_table(zones, by_buurt, grants, level), note
+
+
+def today_local() -> date:
+    from datetime import datetime
+
+    from veilig.geo.timeutil import TZ
+
+    return datetime.now(TZ).date()
+
+
+def zone_overlays(db: Database, settings, role: str, on: date | None = None) -> list:
+    """The alert-zone layer for a map: discs for analysts, 100 m cells with hidden counts otherwise."""
+    from veilig.maps.base import hidden_label
+    from veilig.maps.nearrepeat import zone_layer
+
+    from .services import named_buurten
+
+    zones, _ = active_zones(db, on or today_local())
+    threshold = settings.small_count_threshold
+    if role != "analyst":
+        zones = public_zones(zones, threshold)
+    buurten = named_buurten(db)
+    names = dict(zip(buurten["statcode"], buurten["statnaam"], strict=True))
+    layer, section = zone_layer(zones, cells=role != "analyst", hidden_text=hidden_label(threshold), names=names)
+    return [] if layer is None else [(layer, section)]
+
+
+def outreach_panel(db: Database, on: date | None = None) -> list[tuple[str, str]]:
+    """The outreach table as a panel for the subsidy map."""
+    from veilig.maps.nearrepeat import outreach_html
+
+    zones, window = active_zones(db, on or today_local())
+    table, note = outreach(db, zones)
+    return [(outreach_html(table, f"{window_text(window)} {note}"), "veilig-outreach")]

@@ -29,6 +29,8 @@ from .base import (
 )
 
 ZONE_COLOR = "#e6550d"
+OUTREACH_CSS = (".veilig-outreach { top: 96px; left: 54px; max-width: 440px; max-height: 34%; overflow: auto; "
+                "font-size: 12px; }")
 ZONE_LAYER_NAME = "Inbraakalert: zones met verhoogd risico"
 
 
@@ -61,7 +63,9 @@ def zone_layer(zones: gpd.GeoDataFrame, *, cells: bool, hidden_text: str = "<5",
 
 def outreach_html(table: pd.DataFrame, window_text: str) -> str:
     """The outreach table for the subsidy desk (per zone and postcode, grants reserved and paid)."""
-    head = (f"<h2>Inbraakalert: postcodes voor een buurtbrief</h2><p class=\"veilig-source\">"
+    # Placed under the title, right; the shared stylesheet has no slot for a second corner panel.
+    head = (f"<style>{OUTREACH_CSS}</style>"
+            f"<h2>Inbraakalert: postcodes voor een buurtbrief</h2><p class=\"veilig-source\">"
             f"{escape_html(window_text)}</p>")
     if not len(table):
         return head + "<p>Vandaag geen actieve inbraakalertzones.</p>"
