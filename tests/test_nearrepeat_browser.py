@@ -15,7 +15,7 @@ import numpy as np
 import pyproj
 import pytest
 
-from helpers import add_users, start_server, stop_server
+from helpers import add_users, require, start_server, stop_server
 from test_browser import CHROMIUM, _login, _skip_reason, _watch
 from test_nearrepeat_api import BUURT, HOME, TODAY
 
@@ -37,12 +37,7 @@ ZONE_VERTICES = """(name) => {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     reason = _skip_reason()
-    if reason:
-        import os
-
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(reason is None, reason or "")
     tmp = tmp_path_factory.mktemp("nrbrowser")
     env = {"VEILIG_DATABASE_URL": f"sqlite:///{tmp / 'b.db'}", "VEILIG_TILES_ENABLED": "false",
            "VEILIG_DATA_DIR": str(tmp)}
