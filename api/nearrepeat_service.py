@@ -34,6 +34,8 @@ from .services import check_period
 ZONE_ANALYSIS_DAYS = 730
 ZONE_ITERATIONS = 999
 ZONE_SEED = 0
+#: The HTTP service refuses a Knox request above this much work (~ tens of seconds); the CLI has no limit.
+HTTP_MAX_WORK = 1e9
 
 _lock = threading.Lock()
 _cache: OrderedDict[tuple, object] = OrderedDict()
@@ -54,7 +56,7 @@ def _cached(key: tuple, build):
 
 def nearrepeat_result(db: Database, category: str = "burglary", start: date | None = None,
                       end: date | None = None, bands: KnoxBands | None = None, iterations: int = 999,
-                      seed: int | None = 0) -> tuple[KnoxResult, bool]:
+                      seed: int | None = 0, max_work: float | None = None) -> tuple[KnoxResult, bool]:
     """The Knox test on the stored incidents of a category and period; (result, synthetic)."""
     categories = resolve_categories(category)
     check_period(start, end)
@@ -67,7 +69,7 @@ def nearrepeat_result(db: Database, category: str = "burglary", start: date | No
             raise VeiligError(f"te weinig incidenten ({len(incidents)}) van '{category}' in deze periode; "
                               "de Knox-test heeft er minstens 2 nodig")
         synthetic = bool((incidents["source"] == "demo").all())
-        return knox_test(events_from_incidents(incidents), bands, iterations, seed), synthetic
+        return knox_test(events_from_incidents(incidents), bands, iterations, seed, max_work), synthetic
 
     return _cached(key, build)
 

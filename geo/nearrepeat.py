@@ -471,6 +471,7 @@ def knox_test(
     bands: KnoxBands | None = None,
     iterations: int = 999,
     seed: int | None = 0,
+    max_work: float | None = None,
 ) -> KnoxResult:
     """The Knox test with Monte Carlo inference; see the module docstring for the semantics.
 
@@ -484,6 +485,9 @@ def knox_test(
         Permutations of the dates, 1..99,999 (999 by default).
     seed : int or None
         Seed of :func:`numpy.random.default_rng`; the same seed gives the same numbers.
+    max_work : float, optional
+        Refuse (before permuting) when iterations x (10·n + the pairs expected close in space and
+        time) exceeds this: a service's guard against a request that would run for hours.
 
     Returns
     -------
@@ -515,6 +519,12 @@ def knox_test(
     totals_t = lag_totals(day, bands)
     row_totals = kernel.row_totals()
     observed = _complete(kernel.near(np.arange(n, dtype=np.int64)[None, :]), bands, totals_t, row_totals)[0]
+    if max_work is not None:
+        close = row_totals.sum() * (totals_t[:-1].sum() / max(1, n * (n - 1) // 2))
+        work = iterations * (10.0 * n + 3.0 * close)
+        if work > max_work:
+            raise VeiligError(f"te veel rekenwerk ({work:.1e} stappen, grens {max_work:.0e}): kies minder "
+                              "iteraties, smallere banden of een kortere periode")
     rng = np.random.default_rng(seed)
     sums = np.zeros(bands.shape, dtype=np.float64)
     at_least = np.zeros(bands.shape, dtype=np.int64)

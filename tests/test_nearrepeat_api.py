@@ -126,6 +126,7 @@ def test_planners_get_pair_counts_below_5_hidden_and_nothing_that_gives_them_bac
     ("spatial_band=6000", "--spatial-band"), ("temporal_band=200", "--temporal-band"),
     ("iterations=100000", "--iterations"), ("category=fietsendiefstal", "fietsendiefstal"),
     ("start=2025-05-01&end=2025-01-01", "end"),
+    ("spatial_band=2000&spatial_bands=5&temporal_band=73&temporal_bands=5&iterations=99999", "rekenwerk"),
 ])
 def test_bad_parameters_are_a_clear_4xx(service, query, word):
     client, tokens, _ = service

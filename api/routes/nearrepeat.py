@@ -15,6 +15,7 @@ from veilig.storage.auth import Principal, audit
 
 from ..deps import ADMIN, ANALYST, PLANNER, SUBSIDY, get_db, get_settings, require_roles
 from ..nearrepeat_service import (
+    HTTP_MAX_WORK,
     active_zones,
     nearrepeat_result,
     outreach,
@@ -110,7 +111,7 @@ def knox(
     if user.role != ANALYST and (bands != KnoxBands() or iterations != 999 or seed != 0):
         # Narrow bands or many reruns would let a planner difference small cells out.
         raise HTTPException(status_code=403, detail="alleen analisten mogen banden, iteraties of seed wijzigen")
-    result, synthetic = nearrepeat_result(db, category, start, end, bands, iterations, seed)
+    result, synthetic = nearrepeat_result(db, category, start, end, bands, iterations, seed, HTTP_MAX_WORK)
     payload = result.to_dict()
     payload.update(category=category.strip().lower(), start=start, end=end, synthetic=synthetic)
     if user.role != ANALYST:
