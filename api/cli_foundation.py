@@ -153,7 +153,7 @@ def serve(
     from .app import create_app
 
     settings = get_settings().model_copy(update={
-        "host": host or get_settings().host, "port": port or get_settings().port})
+        "host": host or get_settings().host, "port": get_settings().port if port is None else port})
     app = create_app(settings)
     import logging
 
