@@ -429,8 +429,8 @@ def _complete(near: np.ndarray, bands: KnoxBands, totals_t: np.ndarray, row_tota
     return out
 
 
-#: Permutations handed to the kernel at once (memory: 8 bytes x events x block).
-PERMUTATION_BLOCK = 64
+#: Permutations per kernel call (each thread allocates 24 bytes x events per permutation).
+PERMUTATION_BLOCK = 256
 
 
 class _Kernel:
@@ -456,6 +456,16 @@ class _Kernel:
         return near_cells(self.xc, self.yc, self.day, np.ascontiguousarray(slots, dtype=np.int64), self.cell,
                           self.cell_start, self.neighbours, self.edges2, int(b.max_lag), self.lut,
                           int(b.temporal_bands), bool(b.nrc_compatible), float(SAME_LOCATION_M ** 2))
+
+    def near_permuted(self, seed: int, first: int, k: int) -> np.ndarray:
+        """Near cells of the permutations ``first .. first+k-1`` of ``seed``, drawn in the kernel."""
+        from .nearrepeat_kernel import near_cells_permuted
+
+        b = self.bands
+        return near_cells_permuted(self.xc, self.yc, self.day, np.uint64(seed), np.int64(first), np.int64(k),
+                                   self.cell, self.cell_start, self.neighbours, self.edges2, int(b.max_lag),
+                                   self.lut, int(b.temporal_bands), bool(b.nrc_compatible),
+                                   float(SAME_LOCATION_M ** 2))
 
     def row_totals(self) -> np.ndarray:
         """Pairs per spatial row 0..N (fixed under every permutation of the dates)."""
@@ -525,16 +535,17 @@ def knox_test(
         if work > max_work:
             raise VeiligError(f"te veel rekenwerk ({work:.1e} stappen, grens {max_work:.0e}): kies minder "
                               "iteraties, smallere banden of een kortere periode")
-    rng = np.random.default_rng(seed)
+    # The permutations come from the kernel's own generator, a pure function of (seed, index):
+    # no per-permutation Python work, and the same seed gives the same numbers on any number of
+    # threads. Seed None: a fresh seed from the operating system.
+    stream = int(np.random.default_rng(seed).integers(0, 2**63)) if seed is not None else \
+        int(np.random.default_rng().integers(0, 2**63))
     sums = np.zeros(bands.shape, dtype=np.float64)
     at_least = np.zeros(bands.shape, dtype=np.int64)
     done = 0
     while done < iterations:
         k = min(PERMUTATION_BLOCK, iterations - done)
-        slots = np.empty((k, n), dtype=np.int64)
-        for b in range(k):
-            slots[b] = rng.permutation(n)
-        counts = _complete(kernel.near(slots), bands, totals_t, row_totals)
+        counts = _complete(kernel.near_permuted(stream, done, k), bands, totals_t, row_totals)
         sums += counts.sum(axis=0)
         at_least += (counts >= observed[None]).sum(axis=0)
         done += k

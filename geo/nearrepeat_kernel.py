@@ -38,6 +38,51 @@ def _row(d2, edges2, nrc, same2):
     return row
 
 
+@njit(cache=True)
+def _sweep(xc, yc, day_sorted, slot_event, cell, cell_start, neighbours, edges2, max_lag, lut, n_t, nrc, same2,
+           counts):
+    """One permutation: add its near pairs to ``counts`` (N+1, N_t); ``slot_event[k]`` gets date k.
+
+    Each cell's seen events sit in date order in the cell's own stretch of one buffer, x, y and
+    day side by side: the sweep reads the few recent entries of 9 cells, not the whole data.
+    """
+    n = slot_event.size
+    n_spatial = edges2.size
+    buf = np.empty((n, 3), dtype=np.float64)
+    head = cell_start[:-1].copy()
+    tail = cell_start[:-1].copy()
+    for kk in range(n):
+        e = slot_event[kk]
+        d = day_sorted[kk]
+        fd = float(d)
+        c = cell[e]
+        xe = xc[e]
+        ye = yc[e]
+        for q in range(9):
+            c2 = neighbours[c, q]
+            if c2 < 0:
+                continue
+            h = head[c2]
+            t = tail[c2]
+            while h < t and fd - buf[h, 2] > max_lag:
+                h += 1
+            head[c2] = h
+            for p in range(h, t):
+                dx = xe - buf[p, 0]
+                dy = ye - buf[p, 1]
+                row = _row(dx * dx + dy * dy, edges2, nrc, same2)
+                if row > n_spatial:
+                    continue
+                col = lut[d - int(buf[p, 2])]
+                if col < n_t:  # NRC's lag N·D is "more than": derived, not counted
+                    counts[row, col] += 1
+        t = tail[c]
+        buf[t, 0] = xe
+        buf[t, 1] = ye
+        buf[t, 2] = fd
+        tail[c] = t + 1
+
+
 @njit(cache=True, parallel=True)
 def near_cells(xc, yc, day_sorted, slots, cell, cell_start, neighbours, edges2, max_lag, lut, n_t, nrc, same2):
     """Counts of the near cells (rows 0..N, columns 0..N_t-1) for each row of ``slots``.
@@ -45,7 +90,7 @@ def near_cells(xc, yc, day_sorted, slots, cell, cell_start, neighbours, edges2, 
     Parameters
     ----------
     xc, yc : float64 (n,)
-        Centred coordinates of the events.
+        Coordinates of the events.
     day_sorted : int64 (n,)
         The dates, ascending: date slot ``k`` has day ``day_sorted[k]``.
     slots : int64 (k, n)
@@ -58,50 +103,57 @@ def near_cells(xc, yc, day_sorted, slots, cell, cell_start, neighbours, edges2, 
     lut : int64 (max_lag + 1,)
         Temporal column of each day difference; ``n_t`` (the number of finite columns) is the
         "more than" column, which is derived from totals and not counted here.
-
-    Notes
-    -----
-    Each cell's seen events sit in date order in the cell's own stretch of one buffer, x, y and
-    day side by side: the sweep reads the few recent entries of 9 cells, not the whole data.
     """
-    k_perm, n = slots.shape
-    n_spatial = edges2.size
-    out = np.zeros((k_perm, n_spatial + 1, n_t), dtype=np.int64)
+    k_perm = slots.shape[0]
+    out = np.zeros((k_perm, edges2.size + 1, n_t), dtype=np.int64)
     for b in prange(k_perm):
-        # Each cell's events, in date order, in its own stretch of one buffer (CSR offsets).
-        buf = np.empty((n, 3), dtype=np.float64)
-        head = cell_start[:-1].copy()
-        tail = cell_start[:-1].copy()
-        for kk in range(n):
-            e = slots[b, kk]
-            d = day_sorted[kk]
-            fd = float(d)
-            c = cell[e]
-            xe = xc[e]
-            ye = yc[e]
-            for q in range(9):
-                c2 = neighbours[c, q]
-                if c2 < 0:
-                    continue
-                h = head[c2]
-                t = tail[c2]
-                while h < t and fd - buf[h, 2] > max_lag:
-                    h += 1
-                head[c2] = h
-                for p in range(h, t):
-                    dx = xe - buf[p, 0]
-                    dy = ye - buf[p, 1]
-                    row = _row(dx * dx + dy * dy, edges2, nrc, same2)
-                    if row > n_spatial:
-                        continue
-                    col = lut[d - int(buf[p, 2])]
-                    if col < n_t:  # NRC's lag N·D is "more than": derived, not counted
-                        out[b, row, col] += 1
-            t = tail[c]
-            buf[t, 0] = xe
-            buf[t, 1] = ye
-            buf[t, 2] = fd
-            tail[c] = t + 1
+        # A private table per permutation: threads never write the same cache line.
+        counts = np.zeros((edges2.size + 1, n_t), dtype=np.int64)
+        _sweep(xc, yc, day_sorted, slots[b], cell, cell_start, neighbours, edges2, max_lag, lut, n_t, nrc,
+               same2, counts)
+        out[b] = counts
+    return out
+
+
+@njit(cache=True)
+def _splitmix64(state):
+    state = (state + np.uint64(0x9E3779B97F4A7C15)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    z = state
+    z = ((z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    z = ((z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    return state, z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def permutation(seed, index, n):
+    """The ``index``-th permutation of 0..n-1 for ``seed``: Fisher-Yates on a SplitMix64 stream.
+
+    A pure function of (seed, index), so the permutations do not depend on how they are spread
+    over threads or blocks: same seed, same numbers. (Modulo bias is below 2^-40 for n < 2^24.)
+    """
+    state = np.uint64(seed) ^ (np.uint64(index) * np.uint64(0xD1B54A32D192ED03))
+    perm = np.arange(n)
+    for i in range(n - 1, 0, -1):
+        state, r = _splitmix64(state)
+        j = np.int64(r % np.uint64(i + 1))
+        tmp = perm[i]
+        perm[i] = perm[j]
+        perm[j] = tmp
+    return perm
+
+
+@njit(cache=True, parallel=True)
+def near_cells_permuted(xc, yc, day_sorted, seed, first, k_perm, cell, cell_start, neighbours, edges2, max_lag,
+                        lut, n_t, nrc, same2):
+    """:func:`near_cells` for the permutations ``first .. first+k_perm-1`` of ``seed``, drawn in place."""
+    n = xc.size
+    out = np.zeros((k_perm, edges2.size + 1, n_t), dtype=np.int64)
+    for b in prange(k_perm):
+        counts = np.zeros((edges2.size + 1, n_t), dtype=np.int64)
+        slot_event = permutation(seed, first + b, n)
+        _sweep(xc, yc, day_sorted, slot_event, cell, cell_start, neighbours, edges2, max_lag, lut, n_t, nrc,
+               same2, counts)
+        out[b] = counts
     return out
 
 

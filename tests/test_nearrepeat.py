@@ -236,3 +236,27 @@ def test_csv_rows_with_bad_coordinates_or_dates_are_named(tmp_path):
     h.write_text("lat,lon,datum\n1,2,2025-01-01\n", encoding="utf-8")
     with pytest.raises(VeiligError, match="x, y, occurred_at"):
         nr.read_events_csv(h)
+
+
+def test_the_kernels_permutations_are_permutations_and_depend_only_on_seed_and_index():
+    from veilig.geo.nearrepeat_kernel import permutation
+
+    a = permutation(np.uint64(7), 3, 1000)
+    assert sorted(a.tolist()) == list(range(1000))
+    assert (a == permutation(np.uint64(7), 3, 1000)).all()
+    assert (a != permutation(np.uint64(7), 4, 1000)).any() and (a != permutation(np.uint64(8), 3, 1000)).any()
+    # Uniform: each event lands in the first slot about equally often.
+    firsts = np.bincount([permutation(np.uint64(1), i, 10)[0] for i in range(5000)], minlength=10)
+    assert firsts.min() > 400 and firsts.max() < 600
+
+
+def test_permuted_kernel_equals_the_explicit_one_on_its_permutations():
+    from veilig.geo.nearrepeat_kernel import permutation
+
+    rng = np.random.default_rng(8)
+    x, y = rng.uniform(0, 900, 200).round(), rng.uniform(0, 900, 200).round()
+    day = np.sort(rng.integers(0, 120, 200)) + DAY0
+    bands = KnoxBands().validated()
+    kernel = nr._Kernel(x, y, day, bands)
+    slots = np.stack([permutation(np.uint64(99), 5 + b, 200) for b in range(6)])
+    np.testing.assert_array_equal(kernel.near_permuted(99, 5, 6), kernel.near(slots))
