@@ -214,8 +214,9 @@ class KnoxResult:
                 rows.append((d0, d1, t0, t1, int(self.observed[r, c]), float(self.expected[r, c]),
                              None if not np.isfinite(ratio) else float(ratio), float(self.p_value[r, c])))
         df = pd.DataFrame(rows, columns=list(COLUMNS))
-        df["distance_to_m"] = df["distance_to_m"].astype(object).where(df["distance_to_m"].notna(), None)
-        df["days_to"] = df["days_to"].astype(object).where(df["days_to"].notna(), None)
+        # Object columns, so the open bounds stay empty and whole days stay integers in the CSV.
+        df["distance_to_m"] = pd.Series([r[1] for r in rows], dtype=object)
+        df["days_to"] = pd.Series([None if r[3] is None else int(r[3]) for r in rows], dtype=object)
         return df
 
     def significant(self, alpha: float = DEFAULT_ALPHA) -> np.ndarray:
