@@ -111,6 +111,14 @@ def knox(
     if user.role != ANALYST and (bands != KnoxBands() or iterations != 999 or seed != 0):
         # Narrow bands or many reruns would let a planner difference small cells out.
         raise HTTPException(status_code=403, detail="alleen analisten mogen banden, iteraties of seed wijzigen")
+    if user.role != ANALYST:
+        # The disclosure layer's aligned periods (a week, month, quarter or whole years): two
+        # overlapping periods differenced would give a hidden cell back.
+        from ..services import public_period
+
+        period = public_period(db, start, end)
+        if period is not None:
+            start, end = period.start, period.end
     result, synthetic = nearrepeat_result(db, category, start, end, bands, iterations, seed, HTTP_MAX_WORK)
     payload = result.to_dict()
     payload.update(category=category.strip().lower(), start=start, end=end, synthetic=synthetic)
