@@ -90,3 +90,46 @@ def series_of(result: EmergingResult, bins: pd.DataFrame | None = None) -> dict[
     if "gi_z" in b.columns:
         out["z"] = b["gi_z"].to_numpy(dtype=np.float64).reshape(-1, T)
     return out
+
+
+def whole_months(start: date, end: date, minimum: int = 6) -> tuple[date, date]:
+    """The whole calendar months inside ``start .. end``; at least ``minimum`` months, ending with ``end``'s.
+
+    The map layer shows months, and non-analysts get whole steps only.
+    """
+    from datetime import timedelta
+
+    first = start if start.day == 1 else (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+    month_end = (end.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    last = end if end == month_end else end.replace(day=1) - timedelta(days=1)
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    if months < minimum:
+        m = last.year * 12 + last.month - 1 - (minimum - 1)
+        first = date(m // 12, m % 12 + 1, 1)
+    return first, last
+
+
+def emerging_map_layers(db: Database, role: str, threshold: int, category: str,
+                        start: date | None, end: date | None) -> list:
+    """The "Opkomende hotspots" layer for the hotspot map (monthly steps over the map's period), or none.
+
+    Analysts see counts and the z line; everyone else the disclosure layer's view (counts < 5
+    hidden, no z).
+    """
+    from veilig.maps.emerging import emerging_layer
+
+    if start is None or end is None:
+        return []
+    first, last = whole_months(start, end)
+    params = EmergingParams(step="month")
+    result = emerging_result(db, category, first, last, params)
+    if role == "analyst":
+        table, bins = result.locations, None
+    else:
+        table, bins = public_tables(result, threshold)
+    s = series_of(result, bins)
+    from veilig.geo.emerging_export import location_frame
+
+    layer, legend = emerging_layer(location_frame(result, table), result.steps.labels, s["counts"], s["classes"],
+                                   s.get("z"), hidden_label=f"<{threshold}", level=params.level)
+    return [] if layer is None else [(layer, legend)]

@@ -54,11 +54,14 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
         result = public_result(result, settings.small_count_threshold)
     buurten, clusters = result.buurten, result.clusters
     label = LABELS_NL.get(result.category, result.category)
+    from .emerging_service import emerging_map_layers
+
+    extra = emerging_map_layers(db, role, settings.small_count_threshold, category, result.start, result.end)
     return build_hotspot_map(
         buurten.rename(columns={"rate_per_1000_dwellings": "rate_per_1000"}), clusters, result.grid, points,
         title=f"Hotspots {label}", category_label=label, period_label=period_label(result.start, result.end),
         tiles=tile_options(settings), synthetic=result.synthetic,
-        hide_below=None if role == ANALYST else settings.small_count_threshold)
+        hide_below=None if role == ANALYST else settings.small_count_threshold, extra_layers=extra)
 
 
 def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = None) -> str:

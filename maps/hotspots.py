@@ -91,6 +91,7 @@ def build_hotspot_map(
     synthetic: bool = False,
     hide_below: int | None = None,
     static_prefix: str = "/static",
+    extra_layers: Sequence = (),
 ) -> str:
     """The hotspot map as one HTML page.
 
@@ -121,6 +122,9 @@ def build_hotspot_map(
         For non-analysts: counts ``1 .. hide_below-1`` in buurten, clusters and grid cells are
         shown as ``"<hide_below"`` (and the buurt rate with them); incident points are refused.
         Counts that arrive as None are shown hidden in any case.
+    extra_layers : sequence of (layer, legend section)
+        Further overlays built elsewhere (e.g. :func:`veilig.maps.emerging.emerging_layer`), drawn
+        after the clusters, each with its ``(heading, [LegendItem, ...])``.
 
     Returns
     -------
@@ -176,6 +180,10 @@ def build_hotspot_map(
     if cluster_layer is not None:
         cluster_layer.add_to(m)
         legend.append(("Hotspots (clusters)", [LegendItem(CLUSTER_COLOR, "hotspotgebied (DBSCAN-cluster)", "line")]))
+
+    for extra, extra_legend in extra_layers:
+        extra.add_to(m)
+        legend.append(extra_legend)
 
     n_points = 0
     if points is not None:
