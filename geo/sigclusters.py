@@ -12,6 +12,11 @@ null share), their ``ratio``, and ``p_value``: the smallest FDR-adjusted p of it
 p of the cluster's own count: the region was chosen because it is hot, and a test of a region
 selected by the data on those same data is not calibrated (it is far too small).
 
+A group whose own cells hold no more incidents than expected (``ratio <= 1``) is not reported:
+its windows are hot because of an excess next to it, which is reported as its own cluster (the
+cells stay hot in the grid layer). Dropping can only remove clusters, so the null rate stays at
+or below the level.
+
 The outline is the union of the cells' squares: grid-aligned, so it points at no incident.
 """
 
@@ -44,6 +49,21 @@ def hot_components(gi_class: np.ndarray, mask: np.ndarray, min_class: int = CLUS
     rank = np.lexsort((first, -size))
     new = np.zeros(k + 1, dtype=np.int64)
     new[rank + 1] = np.arange(1, k + 1)
+    return new[labels]
+
+
+def drop_echo_components(labels: np.ndarray, counts: np.ndarray, share: np.ndarray, n_total: int) -> np.ndarray:
+    """Remove the groups whose cells hold no more incidents than the null expects; renumber 1..k in order."""
+    k = int(labels.max()) if labels.size else 0
+    if k == 0:
+        return labels
+    flat = labels.ravel()
+    observed = np.bincount(flat, weights=counts.ravel().astype(np.float64), minlength=k + 1)
+    expected = n_total * np.bincount(flat, weights=share.ravel(), minlength=k + 1)
+    keep = observed > expected
+    keep[0] = False
+    new = np.zeros(k + 1, dtype=np.int64)
+    new[keep] = np.arange(1, int(keep.sum()) + 1)  # the kept groups keep their relative order
     return new[labels]
 
 
