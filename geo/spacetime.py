@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -178,18 +177,6 @@ class Locations:
         return np.asarray(self.window @ self.exposure, dtype=np.float64) / total
 
 
-@lru_cache(maxsize=8)
-def _grid_area_inside(cell: float) -> np.ndarray:
-    from .neighbourhoods import load_gemeente
-
-    grid = zoetermeer_grid(cell)
-    area = load_gemeente().geometry.iloc[0]
-    shapely.prepare(area)
-    a = shapely.area(shapely.intersection(grid.cell_polygons(), area))
-    a.flags.writeable = False
-    return a
-
-
 def location_exposure(kind: str, cell: float = 100.0, geometries=None) -> np.ndarray:
     """The exposure of each location under the null "uniform over the municipality".
 
@@ -198,7 +185,9 @@ def location_exposure(kind: str, cell: float = 100.0, geometries=None) -> np.nda
     the cube's exposure is decided; an imported population at risk (dwellings) would go here.
     """
     if kind == "grid":
-        return np.array(_grid_area_inside(float(cell)), dtype=np.float64)
+        from .exposure import zoetermeer_cell_areas  # the hotspot engine's own exposure (issue 15)
+
+        return np.asarray(zoetermeer_cell_areas(float(cell))[zoetermeer_grid(float(cell)).mask], dtype=np.float64)
     if geometries is None:
         raise VeiligError("exposure: buurt geometries are needed")
     return shapely.area(np.asarray(geometries, dtype=object)).astype(np.float64)
