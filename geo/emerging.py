@@ -462,12 +462,30 @@ def emerging_hot_spots(
     in_steps = steps.index_of_days(days) >= 0
     finite = np.isfinite(x) & np.isfinite(y)
     index = pd.Index(buurten["statcode"].to_numpy())
-    bidx = np.asarray(index.get_indexer(sel["buurt"]) if "buurt" in sel.columns else np.full(len(sel), -1),
-                      dtype=np.int64)
-    todo = np.flatnonzero((bidx < 0) & finite & in_steps)
-    if todo.size:
-        bidx[todo] = index.get_indexer(assign_buurt(x[todo], y[todo], buurten)[0])
-    inside = finite & (bidx >= 0)
+    if params.locations == "grid":
+        # Inside the municipality (and its margin): a stored buurt says so (the import checked it);
+        # otherwise a point in a study cell is inside, and only the rest needs point-in-polygon.
+        # Incidents are counted in their cell, so no buurt index per incident is needed.
+        inside = finite & (sel["buurt"].notna().to_numpy() if "buurt" in sel.columns else False)
+        g = grid_locations(params.cell, params.band).grid
+        todo = np.flatnonzero(~inside & finite & in_steps)
+        if todo.size:
+            col = np.floor((x[todo] - g.x0) / g.cell).astype(np.int64)
+            row = np.floor((y[todo] - g.y0) / g.cell).astype(np.int64)
+            ok = (col >= 0) & (col < g.nx) & (row >= 0) & (row < g.ny)
+            ok[ok] = g.mask[row[ok], col[ok]]
+            inside[todo[ok]] = True
+            rest = todo[~ok]
+            if rest.size:
+                inside[rest] = index.get_indexer(assign_buurt(x[rest], y[rest], buurten)[0]) >= 0
+        bidx = None
+    else:
+        bidx = np.asarray(index.get_indexer(sel["buurt"]) if "buurt" in sel.columns else np.full(len(sel), -1),
+                          dtype=np.int64)
+        todo = np.flatnonzero((bidx < 0) & finite & in_steps)
+        if todo.size:
+            bidx[todo] = index.get_indexer(assign_buurt(x[todo], y[todo], buurten)[0])
+        inside = finite & (bidx >= 0)
     timings["select"] = time.perf_counter() - t0
 
     t = time.perf_counter()
@@ -493,7 +511,7 @@ def emerging_hot_spots(
     gi, table = analyse_cube(cube, params)
     timings["statistics"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    synthetic = bool("source" in sel.columns and (sel["source"].to_numpy()[keep] == DEMO_SOURCE).any())
+    synthetic = bool("source" in sel.columns and (sel["source"] == DEMO_SOURCE).fillna(False).to_numpy(dtype=bool)[keep].any())
     return EmergingResult(category=category.strip().lower(), categories=tuple(categories), steps=steps,
                           params=params, cube=cube, gi=gi, locations=table, synthetic=synthetic,
                           messages=messages, timings=timings)

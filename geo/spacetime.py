@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -216,8 +217,9 @@ def grid_window(grid: StudyGrid, band: float) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(a.size), (a, b)), shape=(n, n))
 
 
+@lru_cache(maxsize=8)
 def grid_locations(cell: float = 100.0, band: float = 300.0) -> Locations:
-    """The 100 m (or ``cell``) study grid over Zoetermeer with a ``band`` distance window."""
+    """The 100 m (or ``cell``) study grid over Zoetermeer with a ``band`` distance window (cached: read only)."""
     grid = zoetermeer_grid(float(cell))
     return Locations(kind="grid", ids=grid.cell_ids(), geometries=grid.cell_polygons(),
                      exposure=location_exposure("grid", cell), window=grid_window(grid, band),
