@@ -63,3 +63,34 @@ def test_cells_and_clusters_are_new_persistent_or_gone():
     same, c2 = compare_periods(cur, cur)
     assert c2.cells["hot"]["new"] == c2.cells["hot"]["gone"] == 0
     assert c2.clusters["new"] == c2.clusters["gone"] == 0
+
+
+def test_hotspots_command_compares_with_a_year_or_a_period(db, tmp_path):
+    import json
+
+    from veilig.geo.demo import generate_incidents
+    from veilig.geo.io import write_incidents
+    from veilig.storage.incidents import import_incidents_file
+
+    from helpers import run_cli
+
+    demo = generate_incidents(seed=3, n=8_000, start=date(2024, 1, 1), end=date(2025, 12, 31))
+    write_incidents(demo, tmp_path / "demo.parquet")
+    assert import_incidents_file(db, tmp_path / "demo.parquet").committed
+    env = {"VEILIG_DATABASE_URL": db.engine.url.render_as_string(hide_password=False), "COLUMNS": "200"}
+    proc = run_cli("hotspots", "--category", "drugs", "--start", "2025-01-01", "--end", "2025-12-31",
+                   "--compare", "2024", "--out", str(tmp_path / "c.geojson"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "vergeleken met 2024-01-01 t/m 2024-12-31" in " ".join(proc.stdout.split())
+    fc = json.loads((tmp_path / "c.geojson").read_text(encoding="utf-8"))
+    grid = [f["properties"] for f in fc["features"] if f["properties"]["kind"] == "grid"]
+    changes = {p["change"] for p in grid}
+    assert changes <= {"", "new", "persistent"} and changes & {"new", "persistent"}
+    assert all(p["change"] in ("new", "persistent") for p in grid if p["gi_class"] != 0)
+    proc = run_cli("hotspots", "--category", "drugs", "--start", "2025-07-01", "--end", "2025-12-31",
+                   "--previous", "2025-01-01", "2025-06-30", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "vergeleken met 2025-01-01 t/m 2025-06-30" in " ".join(proc.stdout.split())
+    proc = run_cli("hotspots", "--category", "drugs", "--compare", "2024", "--previous", "2024-01-01",
+                   "2024-06-30", env=env)
+    assert proc.returncode == 2 and "--compare" in proc.stderr
