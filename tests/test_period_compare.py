@@ -6,7 +6,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from veilig.geo.hotspots import compute_hotspots
 from veilig.geo.period_compare import compare_periods
