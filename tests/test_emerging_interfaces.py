@@ -129,3 +129,11 @@ def test_roles_periods_and_parameters_are_checked(service):
     assert 400 <= r.status_code < 500 and "step" in r.json()["detail"]
     r = _get(client, tokens["analyst"], category="fiets", start=start, end=end)
     assert 400 <= r.status_code < 500 and "detail" in r.json()
+
+
+def test_planners_without_a_period_get_the_data_cut_to_whole_steps(service):
+    client, tokens = service
+    r = _get(client, tokens["planner"], category="drugs", step="quarter")
+    assert r.status_code == 200, r.text
+    meta = r.json()["metadata"]
+    assert meta["partial_steps"] == [] and meta["start"].endswith(("-01-01", "-04-01", "-07-01", "-10-01"))

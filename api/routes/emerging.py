@@ -20,13 +20,27 @@ from ..emerging_service import default_period, emerging_result, public_tables, s
 router = APIRouter(prefix="/api/v1", tags=["analyse"])
 
 
+def whole_steps(start: date, end: date, step: str) -> tuple[date, date]:
+    """The whole steps inside ``start .. end`` (a partial first or last step dropped)."""
+    from veilig.geo.spacetime import time_steps
+
+    steps = time_steps(start, end, step)
+    whole = [i for i in range(len(steps)) if i not in steps.partial]
+    if not whole:
+        return start, end  # no whole step: the alignment check below refuses it clearly
+    return steps.starts[whole[0]], steps.ends[whole[-1]]
+
+
 def emerging_for_role(db: Database, role: str, threshold: int, category: str, start: date | None,
                       end: date | None, params: EmergingParams, with_series: bool = False) -> dict:
     """The FeatureCollection a role may see (shared by the route and the map)."""
     from veilig.geo.emerging_export import emerging_geojson_bytes
 
     params = params.validated()
+    given = (start, end)
     start, end = default_period(db, start, end)
+    if role != ANALYST and given == (None, None):
+        start, end = whole_steps(start, end, params.step)  # the data's span, cut to whole steps
     if role != ANALYST:
         if (params.cell, params.band) != (EmergingParams.cell, EmergingParams.band):
             raise HTTPException(status_code=403, detail="only analysts may change cell or band")
