@@ -50,7 +50,7 @@ def period_label(start: date | None, end: date | None) -> str:
 def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
                      start: date | None = None, end: date | None = None, result=None) -> str:
     """The hotspot map; incident points only for analysts, small counts hidden for the others."""
-    from veilig.maps.hotspots import build_hotspot_map
+    from veilig.maps.hotspots import analysis_note, build_hotspot_map
 
     check_period(start, end)
     points = None
@@ -67,15 +67,20 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
             public_hotspot_result(db, settings, category, start, end)
     buurten, clusters = result.buurten, result.clusters
     label = LABELS_NL.get(result.category, result.category)
+    from .emerging_service import emerging_map_layers
     from .nearrepeat_service import zone_overlays
 
+    overlays = list(emerging_map_layers(db, role, settings.small_count_threshold, category, result.start,
+                                        result.end))
+    if _is_burglary(category):
+        overlays += zone_overlays(db, settings, role)
     return build_hotspot_map(
         buurten.rename(columns={"rate_per_1000_dwellings": "rate_per_1000"}), clusters, result.grid, points,
         title=f"Hotspots {label}", category_label=label,
         period_label=period_label(result.start, result.end) + ("" if role == ANALYST else PERTURBED_NL),
         tiles=tile_options(settings), synthetic=result.synthetic,
         hide_below=None if role == ANALYST else settings.small_count_threshold,
-        overlays=zone_overlays(db, settings, role) if _is_burglary(category) else ())
+        analysis_note=analysis_note(result.metadata()), overlays=overlays)
 
 
 def _is_burglary(category: str) -> bool:
