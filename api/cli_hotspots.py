@@ -30,11 +30,14 @@ def hotspots(
         formats=["%Y-%m-%d"], help="first day (default: first incident)")] = None,
     end: Annotated[Optional[datetime], typer.Option(
         formats=["%Y-%m-%d"], help="last day, inclusive (default: last incident)")] = None,
-    method: Annotated[str, typer.Option(help="dbscan or hdbscan")] = "dbscan",
-    eps: Annotated[float, typer.Option(help="DBSCAN radius in metres")] = 150.0,
-    min_samples: Annotated[int, typer.Option(help="minimum incidents within eps of a core incident")] = 5,
-    cell: Annotated[float, typer.Option(help="Gi* grid cell size in metres")] = 100.0,
-    band: Annotated[float, typer.Option(help="Gi* distance band in metres")] = 300.0,
+    raw: Annotated[bool, typer.Option("--raw", help="plain DBSCAN/HDBSCAN clusters (ruwe clustering, no "
+                                                    "significance) instead of significant clusters")] = False,
+    method: Annotated[str, typer.Option(help="with --raw: dbscan or hdbscan")] = "dbscan",
+    eps: Annotated[float, typer.Option(help="with --raw: DBSCAN radius in metres")] = 150.0,
+    min_samples: Annotated[int, typer.Option(help="with --raw: minimum incidents within eps of a core incident")] = 5,
+    cell: Annotated[Optional[float], typer.Option(help="Gi* grid cell size in metres (default 50)")] = None,
+    band: Annotated[Optional[float], typer.Option(
+        help="Gi* distance band in metres (default: chosen from the number of incidents)")] = None,
     out_file: Annotated[Optional[Path], typer.Option(
         "--out", help="FILE.geojson (WGS84) or FILE.gpkg (RD New)")] = None,
 ) -> None:
@@ -49,7 +52,8 @@ def hotspots(
     from .context import cli_database
 
     params = HotspotParams(method=method.strip().lower(), eps=eps, min_samples=min_samples,
-                           cell=cell, band=band).validated()
+                           cell=HotspotParams().cell if cell is None else cell, band=band,
+                           clusters="raw" if raw else "significant").validated()
     resolve_categories(category)  # refuse an unknown category before opening the database
     start_d = start.date() if start else None
     end_d = end.date() if end else None
@@ -64,22 +68,39 @@ def hotspots(
     if out_file is not None:
         write_hotspots(result, out_file)
 
+    from veilig.geo.exposure import describe
+
     label = LABELS_NL.get(result.category, result.category)
     period = f"{result.start} t/m {result.end}" if result.start else "geen periode"
-    how = params.method + (f", eps {params.eps:g} m" if params.method == "dbscan" else "")
+    rp = result.params
+    if rp.clusters == "raw":
+        how = "ruwe clustering: " + rp.method + (f", eps {rp.eps:g} m" if rp.method == "dbscan" else "") \
+            + f", min. {rp.min_samples}; geen significantietoets"
+    else:
+        how = "groepen Gi*-cellen die na FDR op 95 % heet zijn"
     out.print(f"[bold]{label}[/bold], {period}: {result.n_incidents} incidenten, "
-              f"{len(result.clusters)} clusters ({how}, min. {params.min_samples})"
+              f"{len(result.clusters)} clusters ({how})"
               + (" [yellow](synthetische demodata)[/yellow]" if result.synthetic else ""))
+    ng, nb = result.null_grid, result.null_buurt
+    out.print(f"nulhypothese: raster {describe(ng.get('null_model', ''), ng.get('area_mix', 0.0))} "
+              f"('{ng.get('null_model', '')}'); buurten {describe(nb.get('null_model', ''), nb.get('area_mix', 0.0))} "
+              f"('{nb.get('null_model', '')}'); exacte binomiale staart per venster, geen simulaties")
+    if result.scale is not None:
+        out.print(f"schaal: cel {result.scale.cell:g} m, {result.scale.reason_nl}")
 
     if len(result.clusters):
         names = dict(zip(result.buurten["statcode"], result.buurten["statnaam"]))
         t = Table(title="Clusters (grootste eerst)")
-        for col in ("cluster", "incidenten", "opp. ha", "per km²", "eerste", "laatste", "buurten"):
-            t.add_column(col, justify="right" if col in ("cluster", "incidenten", "opp. ha", "per km²") else "left")
+        cols = ("cluster", "incidenten", "verwacht", "ratio", "p (FDR)", "opp. ha", "eerste", "laatste", "buurten")
+        for col in cols:
+            t.add_column(col, justify="left" if col in ("eerste", "laatste", "buurten") else "right")
         for r in result.clusters.head(10).itertuples():
-            t.add_row(str(r.cluster_id), str(r.n_incidents), f"{r.area_m2 / 1e4:.1f}", f"{r.density_per_km2:.0f}",
-                      r.first_date, r.last_date, ", ".join(names.get(b, b) for b in r.buurten[:3]))
+            t.add_row(str(r.cluster_id), str(r.n_incidents), _fmt(r.expected, ".1f"), _fmt(r.ratio, ".1f"),
+                      _fmt(r.p_value, ".2g"), f"{r.area_m2 / 1e4:.1f}", r.first_date or "-", r.last_date or "-",
+                      ", ".join(names.get(b, b) for b in r.buurten[:3]))
         out.print(t)
+        if rp.clusters == "significant":
+            out.print("p (FDR): de kleinste FDR-gecorrigeerde p van de cellen van het cluster")
         if len(result.clusters) > 10:
             out.print(f"... en {len(result.clusters) - 10} kleinere clusters")
 
@@ -98,7 +119,7 @@ def hotspots(
     classes = result.grid["gi_class"].value_counts()
     hot = ", ".join(f"{int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (3, 2, 1))
     cold = ", ".join(f"{int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (-3, -2, -1))
-    out.print(f"Gi*-raster {params.cell:g} m (band {params.band:g} m, FDR): {len(result.grid)} cellen; "
+    out.print(f"Gi*-raster {rp.cell:g} m (band {rp.band:g} m, FDR): {len(result.grid)} cellen; "
               f"hotspots: {hot}; coldspots: {cold}")
     for msg in result.messages:
         out.print(f"[yellow]let op:[/yellow] {msg}")

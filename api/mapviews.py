@@ -42,7 +42,7 @@ def period_label(start: date | None, end: date | None) -> str:
 def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
                      start: date | None = None, end: date | None = None, result=None) -> str:
     """The hotspot map; incident points only for analysts, small counts hidden for the others."""
-    from veilig.maps.hotspots import build_hotspot_map
+    from veilig.maps.hotspots import analysis_note, build_hotspot_map
 
     check_period(start, end)
     result = result or hotspot_result(db, category, start, end)
@@ -58,7 +58,8 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
         buurten.rename(columns={"rate_per_1000_dwellings": "rate_per_1000"}), clusters, result.grid, points,
         title=f"Hotspots {label}", category_label=label, period_label=period_label(result.start, result.end),
         tiles=tile_options(settings), synthetic=result.synthetic,
-        hide_below=None if role == ANALYST else settings.small_count_threshold)
+        hide_below=None if role == ANALYST else settings.small_count_threshold,
+        analysis_note=analysis_note(result.metadata()))
 
 
 def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = None) -> str:

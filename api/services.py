@@ -87,8 +87,10 @@ def hotspot_result(
     incidents = load_incidents(db, categories=categories, start=load_from, end=end)
     span = incident_span(db)
     stats = load_buurt_stats(db)
+    from veilig.storage.exposure import load_exposure
+
     result = compute_hotspots(incidents, category, start, end, params, buurten=named_buurten(db, stats),
-                              stats=stats, data_start=span[0] if span else None)
+                              stats=stats, data_start=span[0] if span else None, exposure=load_exposure(db))
     with _lock:
         _results[key] = result
         while len(_results) > _MAX_RESULTS:

@@ -96,7 +96,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _params(method: str, eps: float, min_samples: int, cell: float) -> HotspotParams:
+def _params(method: str, eps: float, min_samples: int, cell: float | None) -> HotspotParams:
+    cell = HotspotParams().cell if cell is None else cell  # default cell: the engine's own
     return HotspotParams(method=method.strip().lower(), eps=eps, min_samples=min_samples, cell=cell)
 
 
@@ -117,7 +118,7 @@ def hotspots(
     method: str = "dbscan",
     eps: float = 150.0,
     min_samples: int = 5,
-    cell: float = 100.0,
+    cell: float | None = None,
     user: Principal = Depends(require_roles(ANALYST, PLANNER)),
     db: Database = Depends(get_db),
 ) -> JSONResponse:
