@@ -81,13 +81,21 @@ kw = {{'cache_dir': sys.argv[3]}} if sys.argv[3] != '-' else {{}}
 db = open_database(sys.argv[2], migrate=False, **kw)
 start, end = date.fromisoformat('{START}'), date.fromisoformat('{END}')
 load_from = start - timedelta(days=(end - start).days + 1)
-inc = load_incidents(db, categories=['drugs'], start=load_from, end=end)
+inc = load_incidents(db, categories=['drugs'], start=load_from, end=end,
+                     **({{'categorical': True}} if sys.argv[1] == '-' else {{}}))  # as services.hotspot_result
+if sys.argv[1] == '-':
+    inc = inc.drop(columns='ext_id')
 span = incident_span(db)
 stats = load_buurt_stats(db)
 buurten = named_buurten(db, stats)
+try:  # the exposure grid, where the code has one (as services.hotspot_result loads it)
+    from veilig.storage.exposure import load_exposure
+    ekw = {{'exposure': load_exposure(db)}}
+except ImportError:
+    ekw = {{}}
 t_load = time.perf_counter() - t_start
 res = compute_hotspots(inc, 'drugs', start, end, HotspotParams(), buurten=buurten, stats=stats,
-                       data_start=span[0] if span else None)
+                       data_start=span[0] if span else None, **ekw)
 t_total, c_total = time.perf_counter() - t_start, cpu() - c_start
 if sys.argv[4] != '-':
     pts = res.points[['x', 'y']].to_numpy()

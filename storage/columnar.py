@@ -116,11 +116,15 @@ def fetch_postgres(conn: Connection, query, columns: Sequence[str]) -> pa.Table:
     return table
 
 
-def to_frame(table: pa.Table) -> pd.DataFrame:
-    """The incident DataFrame as :func:`load_incidents` returns it (NumPy numbers, UTC times, str)."""
+def to_frame(table: pa.Table, categorical: bool = False) -> pd.DataFrame:
+    """The incident DataFrame as :func:`load_incidents` returns it (NumPy numbers, UTC times, str;
+    with ``categorical`` the few-valued columns as pandas Categoricals)."""
     for i, f in enumerate(table.schema):
-        if pa.types.is_dictionary(f.type):
+        encoded = pa.types.is_dictionary(f.type)
+        if encoded and not categorical:
             table = table.set_column(i, f.name, pc.cast(table[f.name], f.type.value_type))
+        elif categorical and not encoded and f.name in _DICTIONARY_COLUMNS:
+            table = table.set_column(i, f.name, pc.dictionary_encode(table[f.name]))
     return table.to_pandas()
 
 
@@ -269,8 +273,10 @@ def query_table(table: pa.Table, categories: Sequence[str] | None, lo: pd.Timest
     if categories is not None and part.num_rows:
         col = part["category"].chunk(0)
         wanted = np.isin(np.asarray(col.dictionary.to_pylist(), dtype=object), list(categories))
-        codes = col.indices.to_numpy(zero_copy_only=False)
-        part = part.filter(pa.array(wanted[codes]))
+        if not wanted.all():  # (every category wanted: no copy)
+            keep = wanted[col.indices.to_numpy(zero_copy_only=False)]
+            if not keep.all():
+                part = part.filter(pa.array(keep))
     return part
 
 

@@ -133,6 +133,11 @@ def test_fast_and_cached_load_return_exactly_the_rows_of_the_plain_query_also_af
         ref = reference_load(db, categories, start, end)
         assert_same(load_incidents(db, categories, start, end), ref)
         assert_same(load_incidents(cached, categories, start, end), ref)
+        for handle in (db, cached):  # the analyses' form: the same values as Categoricals
+            lean = load_incidents(handle, categories, start, end, categorical=True)
+            assert_same(lean, ref)
+            if len(ref):
+                assert all(isinstance(lean[c].dtype, pd.CategoricalDtype) for c in ("source", "category", "buurt"))
     assert len(load_incidents(cached)) == 2300
     assert incident_span(cached) == incident_span(db)
 
