@@ -88,11 +88,11 @@ if sys.argv[1] == '-':
 span = incident_span(db)
 stats = load_buurt_stats(db)
 buurten = named_buurten(db, stats)
-try:  # the exposure grid, where the code has one (as services.hotspot_result loads it)
+import inspect
+ekw = {{}}
+if 'exposure' in inspect.signature(compute_hotspots).parameters:  # as services.hotspot_result loads it
     from veilig.storage.exposure import load_exposure
     ekw = {{'exposure': load_exposure(db)}}
-except ImportError:
-    ekw = {{}}
 t_load = time.perf_counter() - t_start
 res = compute_hotspots(inc, 'drugs', start, end, HotspotParams(), buurten=buurten, stats=stats,
                        data_start=span[0] if span else None, **ekw)
