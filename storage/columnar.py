@@ -25,6 +25,7 @@ import hashlib
 import io
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -53,6 +54,7 @@ TOKEN_KEY = "data_token"
 _FORMAT = "v1"  # part of the file name: a change of layout never reads an old file
 _TMP_MAX_AGE_S = 3600.0
 _FETCH_ROWS = 100_000
+_build_lock = threading.Lock()
 
 
 # --- the direct read ---------------------------------------------------------------------------
@@ -163,7 +165,10 @@ def cached_table(db: Database) -> pa.Table | None:
     path = cache_path(db, token)
     table = _open(path)
     if table is None:
-        table = build_cache(db)
+        with _build_lock:  # concurrent requests of one process build the file once
+            table = _open(path)
+            if table is None:
+                table = build_cache(db)
     return table
 
 
