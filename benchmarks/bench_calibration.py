@@ -163,10 +163,13 @@ def main() -> None:
     ap.add_argument("--esda-runs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-million", action="store_true")
+    ap.add_argument("--only-new", action="store_true", help="only the new default's rows")
     args = ap.parse_args()
     methods = [("analytic (round 1)", lambda P, s: run_old(P), args.runs),
                ("esda p_sim (999)", run_esda, args.esda_runs),
                ("exact (new default)", lambda P, s: run_new(P), args.runs)]
+    if args.only_new:
+        methods = methods[2:]
 
     rows = []
     for n in SIZES:

@@ -15,7 +15,7 @@ import shapely
 from .clusters import cluster_polygons
 from .crs import RD_NEW
 from .exposure import Null
-from .gistar import ExactGiResult, gi_star_exact, queen_weights
+from .gistar import ExactGiResult, disk_halfwidths, gi_star_exact, queen_weights
 from .grid import StudyGrid
 from .sigclusters import component_polygons, component_stats
 
@@ -99,13 +99,13 @@ def _membership(labels: np.ndarray, bidx: np.ndarray, days: np.ndarray, statcode
 def significant_cluster_table(comp: np.ndarray, grid: StudyGrid, counts: np.ndarray, share: np.ndarray,
                               p_fdr: np.ndarray, n_total: int, labels: np.ndarray, bidx: np.ndarray,
                               days: np.ndarray, statcodes: np.ndarray, category: str,
-                              null_model: str) -> gpd.GeoDataFrame:
+                              null_model: str, band: float) -> gpd.GeoDataFrame:
     """One row per group of hot cells (:func:`veilig.geo.sigclusters.hot_components`)."""
     k = int(comp.max()) if comp.size else 0
     if k == 0:
         return empty_layer(CLUSTER_COLUMNS, _CLUSTER_DTYPES)
     polygons = component_polygons(comp, grid.x0, grid.y0, grid.cell)
-    stats = component_stats(comp, counts, share, p_fdr, n_total)
+    stats = component_stats(comp, counts, share, p_fdr, n_total, disk_halfwidths(grid.cell, band))
     size, fd, ld, buurt_lists, shares = _membership(labels, bidx, days, statcodes, k)
     area = shapely.area(polygons)
     return gpd.GeoDataFrame({

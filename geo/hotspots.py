@@ -56,7 +56,7 @@ from .hotspot_layers import (
 )
 from .neighbourhoods import assign_buurt, load_buurten
 from .scale import Scale, choose_band, given_band
-from .sigclusters import drop_echo_components, hot_components
+from .sigclusters import hot_components
 from .timeutil import TZ_NAME, period_bounds
 
 KINDS: tuple[str, ...] = ("cluster", "grid", "buurt")
@@ -436,10 +436,10 @@ def compute_hotspots(
     t = time.perf_counter()
     P = np.column_stack([px, py])
     if params.clusters == "significant":
-        comp = drop_echo_components(hot_components(gi.gi_class, grid.mask), counts, null.share, n)
+        comp = hot_components(gi.gi_class, grid.mask)
         labels = comp[row, col] - 1 if n else np.zeros(0, dtype=np.int64)
         clusters = significant_cluster_table(comp, grid, counts, null.share, gi.p_fdr, n, labels, pb, pdays,
-                                             index.to_numpy(), label, null.null_model)
+                                             index.to_numpy(), label, null.null_model, scale.band)
     else:
         if params.method == "dbscan":
             labels = stable_labels(GridDBSCAN(params.eps, params.min_samples).fit(P).labels_, P) if n else \

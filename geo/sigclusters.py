@@ -12,10 +12,10 @@ null share), their ``ratio``, and ``p_value``: the smallest FDR-adjusted p of it
 p of the cluster's own count: the region was chosen because it is hot, and a test of a region
 selected by the data on those same data is not calibrated (it is far too small).
 
-A group whose own cells hold no more incidents than expected (``ratio <= 1``) is not reported:
-its windows are hot because of an excess next to it, which is reported as its own cluster (the
-cells stay hot in the grid layer). Dropping can only remove clusters, so the null rate stays at
-or below the level.
+``observed`` and ``expected`` count over the cluster's *windows* (its cells and every cell within
+one band of them): that is the area whose count the test found too high, since a window is hot
+because of the incidents anywhere in it, not only in its centre cell. ``n_incidents`` counts the
+incidents inside the outline itself.
 
 The outline is the union of the cells' squares: grid-aligned, so it points at no incident.
 """
@@ -52,21 +52,6 @@ def hot_components(gi_class: np.ndarray, mask: np.ndarray, min_class: int = CLUS
     return new[labels]
 
 
-def drop_echo_components(labels: np.ndarray, counts: np.ndarray, share: np.ndarray, n_total: int) -> np.ndarray:
-    """Remove the groups whose cells hold no more incidents than the null expects; renumber 1..k in order."""
-    k = int(labels.max()) if labels.size else 0
-    if k == 0:
-        return labels
-    flat = labels.ravel()
-    observed = np.bincount(flat, weights=counts.ravel().astype(np.float64), minlength=k + 1)
-    expected = n_total * np.bincount(flat, weights=share.ravel(), minlength=k + 1)
-    keep = observed > expected
-    keep[0] = False
-    new = np.zeros(k + 1, dtype=np.int64)
-    new[keep] = np.arange(1, int(keep.sum()) + 1)  # the kept groups keep their relative order
-    return new[labels]
-
-
 def component_polygons(labels: np.ndarray, x0: float, y0: float, cell: float) -> np.ndarray:
     """One (Multi)Polygon per component 1..k: the union of its cells' squares."""
     k = int(labels.max()) if labels.size else 0
@@ -84,13 +69,24 @@ def component_polygons(labels: np.ndarray, x0: float, y0: float, cell: float) ->
 
 
 def component_stats(labels: np.ndarray, counts: np.ndarray, share: np.ndarray, p_fdr: np.ndarray,
-                    n_total: int) -> dict[str, np.ndarray]:
-    """Per component 1..k: cells, observed, expected, ratio and p_value (the smallest cell q)."""
+                    n_total: int, halfwidths: np.ndarray) -> dict[str, np.ndarray]:
+    """Per component 1..k: cells, observed and expected over its windows, ratio, p_value (smallest cell q).
+
+    ``halfwidths`` is the band's disk (:func:`veilig.geo.gistar.disk_halfwidths`); one disk sum
+    per component: O(k * cells * band / cell).
+    """
+    from .gistar import disk_sum
+
     k = int(labels.max()) if labels.size else 0
     flat = labels.ravel()
     cells = np.bincount(flat, minlength=k + 1)[1:]
-    observed = np.bincount(flat, weights=counts.ravel().astype(np.float64), minlength=k + 1)[1:]
-    expected = n_total * np.bincount(flat, weights=share.ravel(), minlength=k + 1)[1:]
+    observed = np.zeros(k)
+    expected = np.zeros(k)
+    c64 = counts.astype(np.float64)
+    for c in range(k):
+        reach = disk_sum((labels == c + 1).astype(np.int64), halfwidths) > 0
+        observed[c] = c64[reach].sum()
+        expected[c] = n_total * share[reach].sum()
     q = np.where(np.isfinite(p_fdr.ravel()), p_fdr.ravel(), 1.0)
     p_min = np.ones(k + 1)
     np.minimum.at(p_min, flat, q)
