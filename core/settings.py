@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         default=True, description="Keep a columnar copy of the incidents in data_dir/cache for fast analyses "
         "(always in step with the database; off: every analysis reads the database)"
     )
+    disclosure_secret: str | None = Field(
+        default=None, repr=False,
+        description="Secret of the record keys of the disclosure layer (cell key method); "
+        "default: generated once into data_dir/disclosure.key",
+    )
     demo_seed: int = 1
     demo_years: int = 3
 
