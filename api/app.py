@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        db = open_database(settings.resolved_database_url)
+        db = open_database(settings.resolved_database_url, cache_dir=settings.incident_cache_dir)
         app.state.db = db
         app.state.settings = settings
         if load_demo:

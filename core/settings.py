@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         default=(), description="Extra origins (scheme://host:port) whose form posts are accepted, "
         "e.g. the public address behind a reverse proxy; the request's own origin always is"
     )
+    incident_cache: bool = Field(
+        default=True, description="Keep a columnar copy of the incidents in data_dir/cache for fast analyses "
+        "(always in step with the database; off: every analysis reads the database)"
+    )
     disclosure_secret: str | None = Field(
         default=None, repr=False,
         description="Secret of the record keys of the disclosure layer (cell key method); "
@@ -62,6 +66,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'veilig.db'}"
+
+    @property
+    def incident_cache_dir(self) -> Path | None:
+        return self.data_dir / "cache" if self.incident_cache else None
 
 
 @lru_cache(maxsize=1)

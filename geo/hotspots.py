@@ -476,8 +476,9 @@ def compute_hotspots(
     points = pd.DataFrame({
         "id": work["id"].to_numpy()[sel] if "id" in work.columns else sel,
         "x": px, "y": py, "buurt": pd.Categorical.from_codes(pb, categories=index), "cluster_id": labels + 1,
-        "category": work["category"].to_numpy()[sel],
-        "occurred_at": _utc_times(work["occurred_at"].iloc[sel]).to_numpy(),
+        "category": work["category"].array[sel],  # as given (str or Categorical): no million-object round trip
+        # ``.array``, not ``.to_numpy()``: tz-aware times would become a million Timestamp objects.
+        "occurred_at": _utc_times(work["occurred_at"].iloc[sel]).array,
     })
     return HotspotResult(
         category=label, categories=tuple(categories), start=start_d, end=end_d,
