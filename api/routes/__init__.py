@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 
 def include(app: FastAPI) -> None:
-    from . import admin, auth, geo, maps, rhythm, subsidy
+    from . import admin, analyse_pages, auth, geo, imports, maps, rhythm, subsidy
 
-    for module in (auth, geo, subsidy, rhythm, admin, maps):
+    for module in (auth, geo, imports, subsidy, rhythm, admin, maps, analyse_pages):
         app.include_router(module.router)

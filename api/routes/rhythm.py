@@ -100,6 +100,7 @@ def plan(
     db: Database = Depends(get_db),
 ) -> Response:
     check_period(start, end)
+    check_period(day, day)
     result = plan_for(db, theme, week, start, end, pairs, day)
     if user.role != ANALYST:
         result = suppress_small_counts(result, get_settings(request).small_count_threshold, keep_zero=True)
