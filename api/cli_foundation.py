@@ -108,17 +108,16 @@ def import_list(
 
     from .context import cli_database
 
-    table = Table(title="Importen")
-    for col, just in (("import", "right"), ("bestand", "left"), ("bron", "left"), ("geïmporteerd", "left"),
-                      ("door", "left"), ("ingevoegd", "right"), ("al aanwezig", "right"),
-                      ("ongeldig", "right"), ("opgeslagen", "right"), ("ongedaan", "left")):
-        table.add_column(col, justify=just)
-    for b in list_batches(cli_database(), limit=limit):
-        undone = f"{b.undone_at:%Y-%m-%d %H:%M} door {b.undone_by}" if b.undone_at else ""
-        table.add_row(str(b.id), b.filename, b.source, f"{b.imported_at:%Y-%m-%d %H:%M}", b.imported_by or "",
-                      str(b.rows_inserted), str(b.rows_skipped_existing), str(b.rows_invalid),
-                      str(b.rows_stored), undone)
-    out.print(table)
+    batches = list_batches(cli_database(), limit=limit)
+    if not batches:
+        out.print("nog geen importen")
+    # One line per import (not a table: a file name must never be cut off by the terminal's width).
+    for b in batches:
+        undone = f"; ONGEDAAN op {b.undone_at:%d-%m-%Y %H:%M} door {b.undone_by}" if b.undone_at else ""
+        out.print(f"import {b.id}: {b.filename} (bron {b.source}), {b.imported_at:%d-%m-%Y %H:%M} door "
+                  f"{b.imported_by or 'onbekend'}: {b.rows_inserted} ingevoegd, {b.rows_skipped_existing} al aanwezig, "
+                  f"{b.rows_invalid} ongeldig, {b.rows_stored} opgeslagen{undone}",
+                  markup=False, highlight=False, soft_wrap=True)
 
 
 @import_app.command("undo")

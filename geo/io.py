@@ -103,24 +103,31 @@ def _hide_paths(exc: Exception, path: Path, name: str) -> str:
 
 
 def _declared_geojson_crs(path: Path) -> str | None:
-    """The GeoJSON's own ``crs`` member (old GeoJSON 2008), as text, or None when it has none.
+    """The name in the GeoJSON's own ``crs`` member (GeoJSON 2008), or None when it has none.
 
-    GDAL drops a ``crs`` it cannot parse and the file would then silently read as WGS84; so the
-    member is looked at here and a file that declares something unknown is refused.
+    GDAL reads a ``crs`` it does not know as WGS84, so the file would silently be placed
+    somewhere else; the member is looked up here (in the first MB and the last 64 KB, where a
+    writer puts it, without parsing a large file twice) and an unknown CRS is refused.
     """
-    import json
+    import re
 
-    try:
-        with open(path, "rb") as fh:
-            doc = json.load(fh)
-    except (ValueError, OSError, RecursionError):
-        return None  # the reader reports the broken file
-    crs = doc.get("crs") if isinstance(doc, dict) else None
-    if crs is None:
-        return None
-    props = crs.get("properties") if isinstance(crs, dict) else None
-    name = props.get("name") if isinstance(props, dict) else None
-    return str(name) if name is not None else json.dumps(crs)[:200]
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+        fh.seek(0, 2)
+        size = fh.tell()
+        tail = b""
+        if size > len(head):
+            fh.seek(max(len(head), size - (1 << 16)))
+            tail = fh.read()
+    for text in (head, tail):
+        m = re.search(rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]{0,300})"', text)
+        if m is None:
+            m = re.search(rb'"crs"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]{0,300})"', text)
+        if m is not None:
+            return m.group(1).decode("utf-8", "replace")
+        if re.search(rb'"crs"\s*:\s*\{', text):
+            return "(unreadable crs member)"
+    return None
 
 
 def _count_rows(path: Path, kind: str) -> int | None:
@@ -182,12 +189,13 @@ def _read_raw(path: Path, crs: str | None, name: str | None = None,
     except Exception as exc:  # pyogrio/pyarrow raise many types for a broken file
         raise VeiligError(f"{name}: not a readable {kind} file ({_hide_paths(exc, path, name)})") from exc
     file_crs = gdf.crs.to_string() if gdf.crs is not None else None
-    if kind == "GeoJSON" and file_crs is None:
+    if kind == "GeoJSON":
         declared = _declared_geojson_crs(path)
-        if declared is not None:
+        if declared is not None and known_crs(declared) is None:
             raise VeiligError(f"{name}: the file declares the CRS {declared[:80]!r}, which is not a known CRS; "
                               "write the file in WGS84 (RFC 7946) or with an EPSG code")
-        file_crs = WGS84  # RFC 7946
+        if file_crs is None:
+            file_crs = WGS84  # RFC 7946
     if file_crs is not None and known_crs(file_crs) is None:
         raise VeiligError(f"{name}: the file declares the CRS {file_crs[:80]!r}, which is not a known CRS "
                           "with an EPSG code that covers Zoetermeer")
@@ -229,6 +237,9 @@ def _localize_amsterdam(naive: pd.Series) -> tuple[pd.Series, pd.Series]:
     return local.dt.tz_convert("UTC"), reasons
 
 
+_YEAR_RANGE = (1900, 2200)
+
+
 def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse to UTC; returns (times, reason-per-row or '' when ok)."""
     n = len(values)
@@ -247,6 +258,15 @@ def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     has_offset = s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False)
     iso_like = s.str.match(r"^\d{4}-\d{2}-\d{2}", na=False)
+    # Years far outside any plausible window (0001, 1700, 9999) are refused before parsing: pandas
+    # would parse them at another resolution than nanoseconds and overflow on the way in.
+    year = pd.to_numeric(s.str.extract(r"^(\d{4})-", expand=False), errors="coerce").fillna(
+        pd.to_numeric(s.str.extract(r"^\d{1,2}-\d{1,2}-(\d{4})", expand=False), errors="coerce"))
+    absurd = (year < _YEAR_RANGE[0]) | (year > _YEAR_RANGE[1])
+    absurd = absurd.fillna(False).astype(bool) & ~missing
+    reasons[absurd] = [f"implausible date: the year {int(y)} lies outside {_YEAR_RANGE[0]}-{_YEAR_RANGE[1]}"
+                       for y in year[absurd]]
+    missing = missing | absurd  # not parsed; the reason above stays
 
     aware = ~missing & has_offset & iso_like
     if aware.any():
@@ -270,7 +290,7 @@ def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         local, why = _localize_amsterdam(naive_vals[parsed_ok])
         out[parsed_ok] = local
         reasons[parsed_ok] = why
-    reasons[missing] = "missing time"
+    reasons[missing & ~absurd] = "missing time"
     bad = ~missing & out.isna() & (reasons == "")
     reasons[bad] = "not a valid date/time (use ISO 8601, e.g. 2025-03-01T21:30:00+01:00, or DD-MM-YYYY HH:MM)"
     return out, reasons
@@ -474,8 +494,9 @@ def read_incidents(
     add_errors(src_long, "source", f"source longer than {MAX_SOURCE} characters", lambda: src.str.slice(0, 60))
     add_errors(_has_control(src) & ~src_long, "source", CONTROL, lambda: src.map(_visible, na_action="ignore"))
     desc_long = (desc.str.len().fillna(0) > MAX_DESCRIPTION).to_numpy()
-    add_errors(desc_long, "description", f"description longer than {MAX_DESCRIPTION} characters", "")
-    add_errors(_has_control(desc, allow_newlines=True) & ~desc_long, "description", CONTROL, "")
+    # The description is personal data: the report names the rule, never echoes the text.
+    add_errors(desc_long, "description", f"description longer than {MAX_DESCRIPTION} characters", lambda: [""] * n)
+    add_errors(_has_control(desc, allow_newlines=True) & ~desc_long, "description", CONTROL, lambda: [""] * n)
 
     bad_rows = np.zeros(n, dtype=bool)
     for e in errors:
