@@ -234,8 +234,8 @@ def hostile_service(db_url, tmp_path):
 ANALYSIS_PAGES = [
     "/api/v1/rhythm?theme=jeugd",
     "/api/v1/rhythm?theme=ondermijning&start=2025-01-01&end=2025-03-31",
-    "/api/v1/rhythm/plan?theme=jeugd",
     "/api/v1/rhythm/plan?theme=jeugd&week=2025-W10",
+    "/api/v1/rhythm/plan?theme=jeugd&date=2025-03-01",
     "/api/v1/hotspots?category=drugs",
     "/api/v1/hotspots?category=burglary&start=2025-01-01&end=2025-03-31",
     "/api/v1/neighbourhoods/stats?category=drugs",
