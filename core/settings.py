@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     max_upload_rows: int = Field(default=1_000_000, ge=1, description="rows per uploaded file (HTTP)")
-    import_earliest: date = Field(default=date(1970, 1, 1), description="incidents before this date are refused")
+    import_earliest: date = Field(default=date(1970, 1, 1), ge=date(1970, 1, 1),
+                                  description="incidents before this date are refused (not before 1970)")
     import_future_days: float = Field(default=1.0, ge=0, le=366,
                                       description="incidents more than this many days in the future are refused")
     login_failures_per_minute: int = Field(default=10, ge=1,

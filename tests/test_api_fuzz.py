@@ -11,7 +11,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from helpers import add_users, start_server, stop_server
+from helpers import add_users, hostile_but_valid_csv, insert_implausible_rows, start_server, stop_server
 
 
 from datetime import date as _date, timedelta as _timedelta
@@ -35,6 +35,13 @@ def _start_server(tmp):
     r = httpx.post(f"{base}/api/v1/subsidy/pilots", headers={"Authorization": f"Bearer {tokens['admin']}"}, json={
         "name": "fuzz", "budget_cents": 1_000_000, "opens_on": OPENS, "closes_on": CLOSES})
     assert r.status_code == 201, r.text  # the subsidy routes are only explored with an open pilot
+    # The database holds what an attacker could get into it (issue 9): the hostile rows the import
+    # still accepts, uploaded, and implausible rows written past the import (by hand, or by an
+    # older version) next to the demo data.
+    r = httpx.post(f"{base}/api/v1/incidents", headers={"Authorization": f"Bearer {tokens['analyst']}"},
+                   files={"file": ("hostile.csv", hostile_but_valid_csv(), "text/csv")}, data={"source": "hostile"})
+    assert r.status_code == 201 and r.json()["inserted"] > 0, r.text
+    insert_implausible_rows(env["VEILIG_DATABASE_URL"])
     return srv, base, tokens
 
 

@@ -261,7 +261,6 @@ def test_pages_survive_whatever_the_database_holds(hostile_service, role):
     "/api/v1/rhythm?theme=jeugd&end=9999-12-31",
     "/api/v1/hotspots?category=drugs&start=1700-06-01",
     "/api/v1/hotspots?category=drugs&cell=10",
-    "/api/v1/hotspots?category=drugs&cell=50&band=5000",
     "/api/v1/hotspots?category=drugs&cell=1e308",
     "/api/v1/neighbourhoods/stats?category=drugs&start=2200-01-01",
     "/maps/rhythm?theme=jeugd&week=0001-W01",

@@ -221,3 +221,47 @@ def test_the_upload_page_shows_the_row_report_and_the_skipped_rows(server):
     # A planner has no upload page.
     planner = _session(base, tokens["planner"])
     assert planner.get("/analyse/upload").status_code == 403
+
+
+def test_the_header_csp_has_no_inline_script_and_names_the_maps_and_docs_scripts_by_hash(server):
+    import base64
+    import hashlib
+
+    base, tokens, _, _ = server
+    h = {"Authorization": f"Bearer {tokens['analyst']}"}
+    for url in ("/login", "/health", "/api/v1/neighbourhoods"):
+        policy = httpx.get(f"{base}{url}", headers=h, timeout=60).headers["content-security-policy"]
+        scripts = policy.split("script-src")[1].split(";")[0]
+        assert "'unsafe-inline'" not in scripts and scripts.split() == ["'self'"], (url, policy)
+    for url in ("/docs", "/maps/hotspots?category=drugs"):
+        r = httpx.get(f"{base}{url}", headers=h, timeout=300)
+        assert r.status_code == 200
+        scripts = r.headers["content-security-policy"].split("script-src")[1].split(";")[0]
+        assert "'unsafe-inline'" not in scripts
+        inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", r.text, re.DOTALL)
+        assert inline, url
+        for body in inline:
+            digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+            assert f"'sha256-{digest}'" in scripts, url
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_cookies_get_the_secure_flag_when_configured(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from veilig.api.app import create_app
+    from veilig.settings import Settings
+    from veilig.storage.auth import add_user
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}", data_dir=tmp_path,
+                              tiles_enabled=False, cookie_secure=True), load_demo=False)
+    with TestClient(app, base_url="https://testserver") as client:
+        token = add_user(app.state.db, "sec", "analyst")
+        form = client.get("/login")
+        assert "secure" in form.headers["set-cookie"].lower()
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        r = client.post("/login", data={"token": token, "csrf_token": csrf},
+                        headers={"Origin": "https://testserver"}, follow_redirects=False)
+        assert r.status_code == 303
+        session = [c for c in r.headers.get_list("set-cookie") if c.startswith("veilig_session=")]
+        assert session and "secure" in session[0].lower() and "httponly" in session[0].lower()
