@@ -12,7 +12,7 @@ from functools import partial
 import httpx
 import pytest
 
-from helpers import add_users, free_port, start_server, stop_server
+from helpers import add_users, free_port, require, start_server, stop_server
 from test_browser import CHROMIUM, _skip_reason
 
 pytestmark = pytest.mark.browser
@@ -29,8 +29,7 @@ GOOD = ("id,occurred_at,category,x,y\n"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require(reason is None, reason or "")
     tmp = tmp_path_factory.mktemp("upload")
     env = {"VEILIG_DATABASE_URL": f"sqlite:///{tmp / 'u.db'}", "VEILIG_TILES_ENABLED": "false",
            "VEILIG_DATA_DIR": str(tmp), "VEILIG_DEMO_YEARS": "1"}
