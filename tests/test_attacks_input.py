@@ -284,6 +284,15 @@ def test_a_grid_too_heavy_for_one_request_is_413_and_one_just_inside_is_served(h
 
 
 def _upload(client, token, name, content, **form):
+    if any(ord(ch) < 32 for ch in name):
+        # httpx would percent-encode a control character in the file name; send it raw, as an
+        # attacker's client does.
+        boundary = "b0undary"
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in form.items()]
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n\r\n'
+                     f"{content}\r\n--{boundary}--\r\n")
+        return client.post("/api/v1/incidents", content="".join(parts).encode(), headers={
+            "Authorization": f"Bearer {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
     return client.post("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"},
                        files={"file": (name, content, "application/octet-stream")}, data=form)
 
@@ -497,8 +506,9 @@ def test_formula_cells_are_neutralised_in_the_plan_csv(hostile_service, tmp_path
     client, tokens, app = hostile_service
     codes = list(load_buurten()["statcode"])
     stats = tmp_path / "stats.csv"
+    quoted = FORMULA.replace('"', '""')
     stats.write_text("statcode,statnaam,inhabitants,dwellings\n"
-                     + "".join(f'{c},"{FORMULA}",100,50\n' for c in codes), encoding="utf-8")
+                     + "".join(f'{c},"{quoted}",100,50\n' for c in codes), encoding="utf-8")
     import_buurt_stats(app.state.db, stats, set(codes))
     r = client.get("/api/v1/rhythm/plan?theme=jeugd&week=2025-W10",
                    headers={"Authorization": f"Bearer {tokens['planner']}", "Accept": "text/csv"})
