@@ -198,7 +198,7 @@ def serve(
     from .app import create_app
 
     settings = get_settings().model_copy(update={
-        "host": host or get_settings().host, "port": port or get_settings().port})
+        "host": host or get_settings().host, "port": port if port is not None else get_settings().port})
     app = create_app(settings)
     import logging
 
