@@ -198,6 +198,7 @@ def serve(
     from .app import create_app
 
     settings = get_settings().model_copy(update={
+        # "is not None": port 0 (let the OS pick a free port, as the tests do) is a port, not "unset".
         "host": host or get_settings().host, "port": port if port is not None else get_settings().port})
     app = create_app(settings)
     import logging
