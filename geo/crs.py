@@ -29,7 +29,8 @@ def known_crs(text: str) -> pyproj.CRS | None:
     except (pyproj.exceptions.CRSError, TypeError, ValueError):
         return None
     try:
-        if crs.to_epsg(min_confidence=70) is None:
+        # A registered CRS (EPSG, or OGC's CRS84 that GeoJSON writers declare).
+        if crs.to_authority(min_confidence=70) is None:
             return None
         there = pyproj.Transformer.from_crs(RD_NEW, crs, always_xy=True)
         back = pyproj.Transformer.from_crs(crs, RD_NEW, always_xy=True)
