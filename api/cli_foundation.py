@@ -70,31 +70,76 @@ def import_incidents(
     settings = get_settings()
     db = cli_database(settings)
     result = read_incidents(file, crs=crs, source=source, labels=label_table(settings.category_map_file),
-                            margin_m=settings.boundary_margin_m)
+                            margin_m=settings.boundary_margin_m, earliest=settings.import_earliest,
+                            future_days=settings.import_future_days)
     if report is not None:
-        import csv
+        from veilig.csvout import write_csv
 
-        with open(report, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["file", "row", "field", "reason", "value"])
-            for e in result.errors:
-                w.writerow([e.file, e.row, e.field, e.reason, e.value])
+        write_csv(report, ["file", "row", "field", "reason", "value"],
+                  ([e.file, e.row, e.field, e.reason, e.value] for e in result.errors))
     if result.errors and not skip_invalid:
         err.print(f"[red]{file.name}: refused, nothing imported[/red]: {result.invalid_rows} of "
                   f"{result.n_rows} rows are invalid:")
         _print_errors(result.errors)
         raise typer.Exit(1)
     update, bar = _progress_printer(len(result.valid))
+    from veilig.storage.auth import cli_principal
+
+    who = cli_principal().name
     if bar is not None:
         with bar:
-            rep = store_incidents(db, result, skip_invalid=skip_invalid, progress=update)
+            rep = store_incidents(db, result, skip_invalid=skip_invalid, progress=update, imported_by=who)
     else:
-        rep = store_incidents(db, result, skip_invalid=skip_invalid, progress=update)
+        rep = store_incidents(db, result, skip_invalid=skip_invalid, progress=update, imported_by=who)
     if result.errors:
         err.print(f"{file.name}: {result.invalid_rows} invalid rows skipped:")
         _print_errors(result.errors)
     out.print(f"{file.name}: {rep.inserted} incidents imported, {rep.skipped_existing} already present, "
-              f"{rep.invalid_rows} invalid (of {rep.rows_in_file} rows)")
+              f"{rep.invalid_rows} invalid (of {rep.rows_in_file} rows); import {rep.batch_id} "
+              "(veilig import undo takes it back)")
+
+
+@import_app.command("list")
+def import_list(
+    limit: Annotated[int, typer.Option(min=1, max=100000, help="show this many, newest first")] = 50,
+) -> None:
+    """List the import batches (newest first): file, source, rows, and whether one was undone."""
+    from veilig.storage.batches import list_batches
+
+    from .context import cli_database
+
+    batches = list_batches(cli_database(), limit=limit)
+    if not batches:
+        out.print("nog geen importen")
+    # One line per import (not a table: a file name must never be cut off by the terminal's width).
+    for b in batches:
+        undone = f"; ONGEDAAN op {b.undone_at:%d-%m-%Y %H:%M} door {b.undone_by}" if b.undone_at else ""
+        out.print(f"import {b.id}: {b.filename} (bron {b.source}), {b.imported_at:%d-%m-%Y %H:%M} door "
+                  f"{b.imported_by or 'onbekend'}: {b.rows_inserted} ingevoegd, {b.rows_skipped_existing} al aanwezig, "
+                  f"{b.rows_invalid} ongeldig, {b.rows_stored} opgeslagen{undone}",
+                  markup=False, highlight=False, soft_wrap=True)
+
+
+@import_app.command("undo")
+def import_undo(
+    batch: Annotated[int, typer.Argument(help="the import's number (see veilig import list)")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Take back one whole import: its incidents are deleted, the import stays listed as undone."""
+    from veilig.storage.auth import audit, cli_principal
+    from veilig.storage.batches import get_batch, undo_batch
+
+    from .context import cli_database
+
+    db = cli_database()
+    info = get_batch(db, batch)
+    if not yes and not typer.confirm(f"Import {info.id} ({info.filename}, {info.rows_stored} incidenten) "
+                                     "ongedaan maken?"):
+        raise typer.Exit(1)
+    who = cli_principal()
+    done = undo_batch(db, batch, who.name)
+    audit(db, who, "undo_import", f"batch {batch}", f"{done.filename}: {done.rows_removed} incidents removed")
+    out.print(f"import {batch} ({done.filename}) ongedaan gemaakt: {done.rows_removed} incidenten verwijderd")
 
 
 @import_app.command("buurtstats")

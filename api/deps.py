@@ -38,11 +38,7 @@ async def current_user(
     (:mod:`veilig.api.csrf`): same origin and the session's token. Bearer requests need not.
     """
     if credentials is not None:
-        user = user_for_token(db, credentials.credentials)
-        if user is None:
-            raise HTTPException(status_code=401, detail="invalid token",
-                                headers={"WWW-Authenticate": "Bearer"})
-        return user
+        return bearer_user(request, credentials.credentials, db)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         user = user_for_session(db, cookie)
@@ -55,6 +51,18 @@ async def current_user(
         raise HTTPException(status_code=401, detail="missing token: send 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
     raise LoginRequired()
+
+
+def bearer_user(request: Request, token: str, db: Database) -> Principal:
+    """The user of a Bearer token; failures count towards the client's login limit (429 beyond)."""
+    from . import ratelimit
+
+    ratelimit.refuse_if_blocked(request)
+    user = user_for_token(db, token)
+    if user is None:
+        ratelimit.record_failure(request)
+        raise HTTPException(status_code=401, detail="invalid token", headers={"WWW-Authenticate": "Bearer"})
+    return user
 
 
 def require_roles(*roles: str) -> Callable[..., Principal]:

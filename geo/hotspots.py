@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from veilig.errors import VeiligError
+from veilig.errors import TooLargeError, VeiligError
 
 from .categories import resolve_categories
 from .clusters import METHODS, GridDBSCAN, hdbscan_labels, stable_labels
@@ -120,7 +120,37 @@ class HotspotParams:
         _check_number("cell", self.cell, *CELL_RANGE, "m")
         if self.band is not None:
             _check_number("band", self.band, float(self.cell), BAND_MAX, "m")
+        # The band from the data is at most AUTO_BAND_MAX: the cost check takes the worst case.
+        from .scale import AUTO_BAND_MAX
+
+        band = float(self.band) if self.band is not None else max(AUTO_BAND_MAX, float(self.cell))
+        cells, work = grid_cost(float(self.cell), band)
+        if cells > MAX_GRID_CELLS or work > MAX_GRID_WORK:
+            raise TooLargeError(
+                f"cell: a {self.cell:g} m grid with a {band:g} m band is too heavy for one request "
+                f"(about {cells:,} cells, {work:,} cell-rows of Gi* sums; the limit is {MAX_GRID_CELLS:,} "
+                f"cells and {MAX_GRID_WORK:,}): choose a larger cell or a smaller band")
         return self
+
+
+#: One request may cost a few seconds and a few hundred MB, whatever its parameters: the grid's
+#: size (cells over Zoetermeer, ~37 km2) and the Gi* work (cells x neighbours within the band) are
+#: bounded together. At the defaults (100 m, 300 m) that is ~4,000 cells and ~28,000 cell-rows; the
+#: smallest cell allowed is 50 m (~16,000 cells: a few seconds, ~4 MB of GeoJSON; a 10 m grid
+#: was 140 MB and 44 s). The GeoJSON of the cells, not Gi*, is the larger cost. The incidents in the
+#: period are bounded by the database (load and clustering are linear), HDBSCAN by
+#: :data:`MAX_HDBSCAN_INCIDENTS`.
+MAX_GRID_CELLS = 17_000
+MAX_GRID_WORK = 2_000_000
+MAX_HDBSCAN_INCIDENTS = 200_000
+_ZOETERMEER_AREA_M2 = 36.9e6
+
+
+def grid_cost(cell: float, band: float) -> tuple[int, int]:
+    """Estimated (cells, work) of the Gi* grid over Zoetermeer for ``cell``/``band``."""
+    cells = int(_ZOETERMEER_AREA_M2 / (cell * cell) * 1.1) + 1
+    # gi_star_grid sums each disk by row-wise prefix sums: O(cells * (2 * band / cell + 1)).
+    return cells, int(cells * (2 * math.floor(band / cell) + 1))
 
 
 def _check_number(name: str, value, lo: float, hi: float, unit: str) -> None:
@@ -446,6 +476,9 @@ def compute_hotspots(
             labels = stable_labels(GridDBSCAN(params.eps, params.min_samples).fit(P).labels_, P) if n else \
                 np.zeros(0, dtype=np.int64)
         else:
+            if n > MAX_HDBSCAN_INCIDENTS:
+                raise TooLargeError(f"method: HDBSCAN on {n:,} incidents is too heavy for one request (limit "
+                                    f"{MAX_HDBSCAN_INCIDENTS:,}); choose a shorter period or method=dbscan")
             labels = stable_labels(hdbscan_labels(P, params.min_samples), P)
         if 0 < n < params.min_samples:
             messages.append(f"minder incidenten ({n}) dan min_samples ({params.min_samples}): geen clusters")

@@ -435,8 +435,11 @@ class ShiftPlan:
         }
 
     def to_csv(self) -> str:
-        """The plan table as CSV text (UTF-8, comma-separated, header row)."""
-        return self.table.to_csv(index=False)
+        """The plan table as CSV text (UTF-8, comma-separated, header row), formula cells neutralised
+        (area names come from imported buurt names: ``=HYPERLINK(...)`` must stay text)."""
+        from veilig.csvout import frame_csv
+
+        return frame_csv(self.table)
 
     def suppressed(self, threshold: int = DEFAULT_SMALL_COUNT_THRESHOLD, keep_zero: bool = False) -> ShiftPlan:
         """See :func:`veilig.geo.rhythm.suppress_small_counts`."""

@@ -52,6 +52,8 @@ def add_user(db: Database, name: str, role: str) -> str:
         raise VeiligError(f"role: '{role}' is not one of {', '.join(ROLES)}")
     if not name or len(name) > 100:
         raise VeiligError("name: give a name of 1 to 100 characters")
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in "\u2028\u2029" for ch in name):
+        raise VeiligError("name: no control characters (such as NUL) in a user name")
     token = new_token()
     with db.write() as conn:
         if conn.execute(select(User.id).where(User.name == name)).first():

@@ -194,7 +194,11 @@ def build_cache(db: Database) -> pa.Table:
     with db.engine.connect() as conn:
         with conn.begin():
             before = read_token(conn)
-            sql = f"SELECT {select_list(columns, db.is_sqlite)} FROM incidents"
+            # Only rows an analysis may see (storage.incidents.PLAUSIBLE_PLACE_SQL: inside RD New,
+            # with a buurt); the time window is applied per query, since "a year from now" moves.
+            from .incidents import PLAUSIBLE_PLACE_SQL
+
+            sql = f"SELECT {select_list(columns, db.is_sqlite)} FROM incidents WHERE {PLAUSIBLE_PLACE_SQL}"
             if db.is_sqlite:
                 table = fetch_sqlite(conn, sql, [], columns)
             else:

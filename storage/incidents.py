@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, func, insert, select, text
 
 from veilig.errors import VeiligError
+from veilig.geo.crs import RD_BOUNDS
 from veilig.geo.io import ReadResult, RowError, read_incidents
 from veilig.geo.timeutil import period_bounds
 
@@ -146,8 +147,12 @@ def store_incidents(
     result: ReadResult,
     skip_invalid: bool = False,
     progress: ProgressFn | None = None,
+    imported_by: str | None = None,
 ) -> ImportReport:
-    """Write the valid rows of ``result`` in one transaction (nothing when any row is invalid, unless ``skip_invalid``)."""
+    """Write the valid rows of ``result`` in one transaction (nothing when any row is invalid, unless ``skip_invalid``).
+
+    The rows are one import batch (``imported_by`` names who), which
+    :func:`veilig.storage.batches.undo_batch` can take back whole."""
     report = ImportReport(file=result.file, rows_in_file=result.n_rows, errors=list(result.errors))
     if result.errors and not skip_invalid:
         return report
@@ -167,7 +172,7 @@ def store_incidents(
             filename=result.file, source=",".join(sorted(rows["source"].unique())) or "-",
             rows_in_file=result.n_rows, rows_inserted=len(new_rows),
             rows_skipped_existing=report.skipped_existing, rows_invalid=report.invalid_rows,
-            imported_at=datetime.now(timezone.utc),
+            imported_at=datetime.now(timezone.utc), imported_by=imported_by,
         ).returning(ImportBatch.id)).scalar_one()
         if len(new_rows):
             writer = _insert_sqlite if db.is_sqlite else _insert_postgres
@@ -196,6 +201,24 @@ def import_incidents_file(
     return store_incidents(db, result, skip_invalid=skip_invalid, progress=progress)
 
 
+#: The analysis edge: whatever the database holds (a row written by hand, by an older version, or
+#: before the import checked it), only plausible rows reach an analysis. A time before 1970 or
+#: far in the future, or a coordinate outside RD New's area (inf, NaN: NaN is NULL in SQLite
+#: and sorts above every number in PostgreSQL) would otherwise turn a page into an error.
+PLAUSIBLE_EARLIEST = pd.Timestamp("1970-01-01", tz="UTC")
+PLAUSIBLE_FUTURE = pd.Timedelta(days=366)
+PLAUSIBLE_PLACE_SQL = (f"x >= {RD_BOUNDS[0]} AND x <= {RD_BOUNDS[2]} AND y >= {RD_BOUNDS[1]} "
+                       f"AND y <= {RD_BOUNDS[3]} AND buurt IS NOT NULL")
+
+
+def plausible_bounds(lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``[lo, hi)`` narrowed to the plausible times (1970 to a year from now)."""
+    latest = pd.Timestamp.now(tz="UTC").floor("D") + PLAUSIBLE_FUTURE
+    lo = PLAUSIBLE_EARLIEST if lo is None else max(lo, PLAUSIBLE_EARLIEST)
+    hi = latest if hi is None else min(hi, latest)
+    return lo, max(lo, hi)
+
+
 _LOAD_COLUMNS = list(columnar.LOAD_COLUMNS)
 
 
@@ -218,7 +241,7 @@ def load_incidents(
     for descriptions, straight from the database into Arrow columns. Both give the same frame.
     """
     columns = _LOAD_COLUMNS + (["description"] if include_description else [])
-    lo, hi = period_bounds(start, end)
+    lo, hi = plausible_bounds(*period_bounds(start, end))
     if categories is not None and not list(categories):
         return _empty_incidents(columns)
     table = None if include_description else columnar.cached_table(db)
@@ -233,7 +256,7 @@ def load_incidents(
 
 def _query_database(db: Database, columns: list[str], categories: Sequence[str] | None,
                     lo: pd.Timestamp | None, hi: pd.Timestamp | None):
-    where: list[str] = []
+    where: list[str] = [PLAUSIBLE_PLACE_SQL]
     params: list[object] = []
     if categories is not None:
         cats = list(categories)
@@ -336,15 +359,21 @@ def import_buurt_stats(db: Database, path: str | Path, known_statcodes: set[str]
 
 def incident_span(db: Database) -> tuple[date, date] | None:
     """First and last local date of all stored incidents (how far the data reach), or None."""
+    plo, phi = plausible_bounds(None, None)
     table = columnar.cached_table(db)
     if table is not None:
+        table = columnar.query_table(table, None, plo, phi)
         if table.num_rows == 0:
             return None
         times = table["occurred_at"]
         lo, hi = times[0].as_py(), times[-1].as_py()  # the cache is sorted by time
     else:
         with db.engine.connect() as conn:
-            lo, hi = conn.execute(select(func.min(Incident.occurred_at), func.max(Incident.occurred_at))).one()
+            lo, hi = conn.execute(
+                select(func.min(Incident.occurred_at), func.max(Incident.occurred_at))
+                .where(text(PLAUSIBLE_PLACE_SQL))
+                .where(Incident.occurred_at >= plo.to_pydatetime(), Incident.occurred_at < phi.to_pydatetime())
+            ).one()
     if lo is None:
         return None
     lo_ts = pd.Timestamp(lo)

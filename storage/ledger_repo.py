@@ -43,6 +43,7 @@ from veilig.ledger.rules import (
     Outcome,
     PilotRules,
     check_pilot_open,
+    check_text,
     decide,
     missing_fields,
     serve_waiting_list,
@@ -559,6 +560,7 @@ def top_up(
     """Raise the budget by a top-up entry (the budget is never edited); serves the waiting list."""
     now = _utc(now)
     amount = require_cents("ophoging", amount_cents, minimum=1)
+    memo = check_text("memo", "de toelichting", memo, 200) if memo is not None else None
 
     def lock(conn: Connection) -> Row:
         return _lock_pilot(conn, _resolve_pilot_id(conn, pilot_id, _local_date(now), require_open=False))
@@ -757,10 +759,10 @@ def reject(
     db: Database, application_id: int, reason: str, *, idempotency_key: str | None = None, now: datetime | None = None
 ) -> Application:
     """Reject an application that is not paid; a reservation is released. ``reason`` is required."""
-    reason = (reason or "").strip()
+    reason = check_text("reden", "de reden", reason or "", 500, multiline=True)
     if not reason:
         raise RuleViolation("afwijzen_met_reden", "een afwijzing heeft een reden nodig")
-    return _end(db, "reject", Status.REJECTED, application_id, reason[:500], idempotency_key, _utc(now))
+    return _end(db, "reject", Status.REJECTED, application_id, reason, idempotency_key, _utc(now))
 
 
 def withdraw(
@@ -772,8 +774,8 @@ def withdraw(
     now: datetime | None = None,
 ) -> Application:
     """The applicant withdraws before payout; a reservation is released."""
-    reason = (reason or "").strip() or "ingetrokken door de aanvrager"
-    return _end(db, "withdraw", Status.WITHDRAWN, application_id, reason[:500], idempotency_key, _utc(now))
+    reason = check_text("reden", "de reden", reason or "", 500, multiline=True) or "ingetrokken door de aanvrager"
+    return _end(db, "withdraw", Status.WITHDRAWN, application_id, reason, idempotency_key, _utc(now))
 
 
 def pay(

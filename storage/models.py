@@ -37,6 +37,11 @@ class ImportBatch(Base):
     rows_skipped_existing: Mapped[int] = mapped_column(Integer)
     rows_invalid: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Who imported it, and when (and by whom) it was taken back (migration 0004_import_batches).
+    imported_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    undone_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    rows_removed: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Incident(Base):

@@ -199,10 +199,10 @@ def test_upload_that_is_not_geodata_or_too_large_is_refused(service):
     r = client.post("/api/v1/incidents", headers=h, files={"file": ("x.gpkg", b"not a geopackage", "application/octet-stream")})
     assert r.status_code == 400 and "not a readable GeoPackage" in r.json()["detail"]
     r = client.post("/api/v1/incidents", headers=h, files={"file": ("x.exe", b"MZ", "application/octet-stream")})
-    assert r.status_code == 400 and "unsupported file type" in r.json()["detail"]
+    assert r.status_code == 400 and "niet ondersteund" in r.json()["detail"]
     big = "id,occurred_at,category,x,y\n" + "A,2025-01-01T00:00:00+01:00,drugs,93494,452949\n" * 10_000
     r = client.post("/api/v1/incidents", headers=h, files={"file": ("big.csv", big, "text/csv")})
-    assert r.status_code == 413 and "limit" in r.json()["detail"]
+    assert r.status_code == 413 and "limiet" in r.json()["detail"]
 
 
 def test_an_upload_with_bad_rows_is_refused_whole_with_each_row_named(service):

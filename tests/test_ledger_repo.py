@@ -283,7 +283,7 @@ def test_ledger_migration_goes_down_and_up_again(db):
     make_pilot(db)
     cfg = alembic_config(db.engine)
     command.downgrade(cfg, "0001")
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
     make_pilot(db)
     assert L.budget(db, now=NOW).total_cents == 100_000
 

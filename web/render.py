@@ -37,6 +37,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
         ("Start", "/"),
         ("Hotspotkaart", "/maps/hotspots?category=drugs"),
         ("Ritme van de Stad", "/maps/rhythm?theme=ondermijning"),
+        ("Uploaden", "/analyse/upload"),
     ],
     "planner": [
         ("Start", "/"),

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
     Depends,
-    File,
-    Form,
     HTTPException,
     Query,
     Request,
-    UploadFile,
 )
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from veilig.errors import VeiligError
 from veilig.geo.categories import GROUPS, label_table
 from veilig.geo.hotspots import HotspotParams
-from veilig.geo.io import SUPPORTED, read_incidents
 from veilig.geo.privacy import DISCLOSURE_NOTE_NL
 from veilig.storage import Database
-from veilig.storage.auth import Principal, audit
-from veilig.storage.incidents import store_incidents
+from veilig.storage.auth import Principal
 
 from ..deps import (
     ALL_ROLES,
@@ -165,49 +157,4 @@ def neighbourhood_stats(
     )
 
 
-class ImportResponse(BaseModel):
-    file: str
-    rows_in_file: int
-    inserted: int
-    skipped_existing: int
-    invalid_rows: int
-    errors: list[dict]
-
-
-@router.post("/incidents", response_model=ImportResponse, status_code=201,
-             summary="Incidenten uploaden (CSV, GeoJSON, GeoPackage, GeoParquet); alleen analisten")
-async def upload_incidents(
-    request: Request,
-    file: UploadFile = File(...),
-    crs: str | None = Form(None),
-    source: str | None = Form(None),
-    skip_invalid: bool = Form(False),
-    user: Principal = Depends(require_roles(ANALYST)),
-    db: Database = Depends(get_db),
-) -> ImportResponse:
-    settings = get_settings(request)
-    name = Path(file.filename or "upload").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED:
-        raise VeiligError(f"{name}: unsupported file type '{suffix}'; use one of {', '.join(sorted(SUPPORTED))}")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        size = 0
-        with open(path, "wb") as fh:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > settings.max_upload_bytes:
-                    raise HTTPException(status_code=413, detail=(
-                        f"{name}: upload larger than the limit of {settings.max_upload_bytes // (1024 * 1024)} MB"))
-                fh.write(chunk)
-        result = read_incidents(path, crs=crs, source=source, labels=label_table(settings.category_map_file),
-                                margin_m=settings.boundary_margin_m)
-        audit(db, user, "import_incidents", name, f"{result.n_rows} rows, {len(result.errors)} errors")
-        errors = [e.__dict__ for e in result.errors[:1000]]
-        if result.errors and not skip_invalid:
-            raise HTTPException(status_code=422, detail={
-                "message": f"{name}: refused, nothing imported: {result.invalid_rows} of {result.n_rows} rows are invalid",
-                "errors": errors})
-        report = store_incidents(db, result, skip_invalid=skip_invalid)
-    return ImportResponse(file=name, rows_in_file=report.rows_in_file, inserted=report.inserted,
-                          skipped_existing=report.skipped_existing, invalid_rows=report.invalid_rows, errors=errors)
+# The incident upload lives in .imports (it reads its body itself, after authentication).

@@ -47,6 +47,10 @@ def _cached(request: Request, user: Principal, key: tuple, build: Callable[[], s
     if html is None:
         html = build()
         cache.put(etag, html)
+    from ..security import policy_for_html
+
+    # The header CSP must allow what the page's own <meta> CSP allows (both are enforced).
+    headers["Content-Security-Policy"] = policy_for_html(html, None)
     return HTMLResponse(html, headers=headers)
 
 

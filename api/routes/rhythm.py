@@ -118,6 +118,7 @@ def plan(
     db: Database = Depends(get_db),
 ) -> Response:
     check_period(start, end)
+    check_period(day, day)
     if user.role != ANALYST and (start is not None or end is not None):
         public_period(db, start, end)  # whole weeks, months, quarters or years only (400 otherwise)
     result = plan_for(db, theme, week, start, end, pairs, day)

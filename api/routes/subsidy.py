@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StrictInt
 
 from veilig.ledger.schemas import (
     Application,
@@ -37,12 +37,13 @@ desk_or_admin = require_roles(SUBSIDY, ADMIN)
 
 
 class TopUp(BaseModel):
-    amount_cents: int
-    memo: str | None = None
+    # Strict: "100" (a string) is refused, not coerced; money is an integer number of cents.
+    amount_cents: StrictInt
+    memo: str | None = Field(None, max_length=200)
 
 
 class Reason(BaseModel):
-    reason: str | None = None
+    reason: str | None = Field(None, max_length=500)
 
 
 class PayIn(BaseModel):
