@@ -83,3 +83,4 @@ class Meta(Base):
 
 from . import ledger_tables  # noqa: E402,F401  (registers the ledger's tables)
 from . import auth_tables  # noqa: E402,F401  (users, sessions, audit log)
+from . import indicators_tables  # noqa: E402,F401  (indicator register, police open data)

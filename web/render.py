@@ -37,19 +37,23 @@ NAV: dict[str, list[tuple[str, str]]] = {
         ("Start", "/"),
         ("Hotspotkaart", "/maps/hotspots?category=drugs"),
         ("Ritme van de Stad", "/maps/rhythm?theme=ondermijning"),
+        ("Dashboard", "/dashboard"),
     ],
     "planner": [
         ("Start", "/"),
         ("Hotspotkaart", "/maps/hotspots?category=burglary"),
         ("Ritme van de Stad", "/maps/rhythm?theme=jeugd"),
+        ("Dashboard", "/dashboard"),
     ],
     "subsidy": [
         ("Start", "/"),
         ("Subsidiekaart", "/maps/subsidy"),
+        ("Dashboard", "/dashboard"),
     ],
     "admin": [
         ("Start", "/"),
         ("Subsidiekaart", "/maps/subsidy"),
+        ("Dashboard", "/dashboard"),
     ],
 }
 
