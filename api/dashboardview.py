@@ -61,13 +61,17 @@ def _hide(values: dict[int, int], analyst: bool, threshold: int) -> dict[int, in
     return {int(y): (None if pd.isna(v) else int(v)) for y, v in zip(hidden["year"], hidden["n_incidents"])}
 
 
-def _fmt(v: float | None) -> str:
-    return "verborgen (< 5)" if v is None else format_number(v)
+def _fmt(v: float | None, unit: str = "") -> str:
+    if v is None:
+        return "verborgen"
+    if unit.startswith("rapportcijfer"):  # a rating keeps its decimal: 8,0 and 7,6, as the budget writes them
+        return f"{v:.2f}".rstrip("0").replace(".", ",") if round(v, 1) != v else f"{v:.1f}".replace(".", ",")
+    return format_number(v)
 
 
 def build(db: Database, role: str, today: date, threshold: int = 5) -> dict[str, Any]:
     from veilig.geo.neighbourhoods import load_buurten
-    from veilig.storage.incidents import load_incidents
+    from veilig.storage.incidents import incident_span, load_incidents
 
     analyst = role == "analyst"
     as_of = cutoff(role, today)
@@ -79,12 +83,17 @@ def build(db: Database, role: str, today: date, threshold: int = 5) -> dict[str,
     police = police[(police["year"] < as_of.year) | ((police["year"] == as_of.year) & (police["month"] <= as_of.month))] \
         if len(police) else police
 
+    # A year the incident data do not cover from 1 January is no yearly figure: left out, and said so.
+    span = incident_span(db)
+    first_year = None if span is None else (span[0].year if span[0] == date(span[0].year, 1, 1) else span[0].year + 1)
     computed: dict[str, Computed] = {}
     for key in keys:
         s = comp.SERIES_BY_KEY[key]
         sel = incidents[incidents["category"].isin(s.categories)]
         ptot, pmonths = comp.police_yearly(police, s.categories) if len(police) else ({}, {})
-        computed[key] = Computed(key, s.label, _hide(comp.yearly_counts(incidents, s.categories), analyst, threshold),
+        yearly = {y: n for y, n in comp.yearly_counts(incidents, s.categories).items()
+                  if first_year is not None and y >= first_year}
+        computed[key] = Computed(key, s.label, _hide(yearly, analyst, threshold),
                                  _hide(ptot, analyst, threshold), pmonths,
                                  synthetic=bool((sel["source"] == DEMO_SOURCE).any()))
     synthetic = any(c.synthetic for c in computed.values())
@@ -117,11 +126,14 @@ def build(db: Database, role: str, today: date, threshold: int = 5) -> dict[str,
         })
 
     buurten = load_buurten()[["statcode", "statnaam"]].sort_values("statcode")
-    multiples = _multiples(incidents, police, buurten, analyst, threshold) if set(comp.BURGLARY) <= set(keys) else None
+    multiples = (_multiples(incidents, police, buurten, analyst, threshold, first_year)
+                 if set(comp.BURGLARY) <= set(keys) else None)
+    years_all = sorted({y for c in computed.values() for y in (*c.incidents, *c.police)})
 
     return {"goals": goals, "computed": list(computed.values()), "running": running, "multiples": multiples,
             "synthetic": synthetic, "as_of": as_of, "analyst": analyst, "threshold": threshold,
-            "format_number": _fmt}
+            "format_number": _fmt, "computed_years": years_all, "data_start": None if span is None else span[0],
+            "first_complete_year": first_year}
 
 
 def _card(rec: repo.IndicatorRecord, comp_series: Computed | None, as_of: date) -> dict[str, Any]:
@@ -144,15 +156,17 @@ def _card(rec: repo.IndicatorRecord, comp_series: Computed | None, as_of: date) 
     chart = None
     if years:
         lines = [Line(f"Realisatie ({rec.source})", {y: v for y, v in rec.realisations.items()})]
+        # The running year is not drawn as a year: its count so far would look like a fall.
         if comp_series and comp_series.incidents:
             lines.append(Line("Berekend uit incidenten" + (" (synthetisch)" if comp_series.synthetic else ""),
-                              {float(y): v for y, v in comp_series.incidents.items()}))
+                              {float(y): v for y, v in comp_series.incidents.items() if y < as_of.year}))
         if comp_series and comp_series.police:
-            lines.append(Line("Politie open data (CBS)", {float(y): v for y, v in comp_series.police.items()}))
+            lines.append(Line("Politie open data (CBS)", {float(y): v for y, v in comp_series.police.items()
+                                                          if comp_series.police_months.get(y, 0) == 12}))
         if rec.norms:
             lines.append(Line("Norm", {float(y): v for y, v in rec.norms.items()}, colour=NORM_COLOUR, dashed=True))
         lines = [ln for ln in lines if ln.values]
-        scale = (1, 10) if rec.unit.startswith("rapportcijfer") else (None, None)
+        scale = (0, 10) if rec.unit.startswith("rapportcijfer") else (None, None)
         chart = line_chart(lines, title=f"Trendgrafiek: {rec.name}",
                            desc=f"{rec.name} per jaar, {rec.unit}; de getallen staan in de tabel onder de grafiek.",
                            x_ticks=[(float(y), str(y)) for y in years], y_min=scale[0], y_max=scale[1])
@@ -165,10 +179,11 @@ def _card(rec: repo.IndicatorRecord, comp_series: Computed | None, as_of: date) 
 
 
 def _multiples(incidents: pd.DataFrame, police: pd.DataFrame, buurten: pd.DataFrame, analyst: bool,
-               threshold: int) -> dict[str, Any] | None:
+               threshold: int, first_year: int | None) -> dict[str, Any] | None:
     burg = incidents[incidents["category"].isin(comp.BURGLARY)]
-    if len(burg):
-        years = sorted(comp.yearly_counts(burg, comp.BURGLARY))
+    years = [y for y in comp.yearly_counts(burg, comp.BURGLARY) if first_year is not None and y >= first_year]
+    if years:
+        years = sorted(years)
         table = comp.buurt_year_counts(burg, comp.BURGLARY, list(buurten["statcode"]), years)
         source, synthetic = "incidenten", bool((burg["source"] == DEMO_SOURCE).any())
     elif len(police) and (police["level"] == "buurt").any():
