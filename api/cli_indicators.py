@@ -11,8 +11,8 @@ from rich.table import Table
 
 indicators_app = typer.Typer(help="The Programma 5 indicator register: list, record realisations and norms.",
                              no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # a message is one line, also in logs and tests
+err = Console(stderr=True, soft_wrap=True)
 
 
 @indicators_app.command("list")

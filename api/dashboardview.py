@@ -108,7 +108,7 @@ def build(db: Database, role: str, today: date, threshold: int = 5) -> dict[str,
         sel = incidents[incidents["category"].isin(s.categories)]
         if sel.empty:
             continue
-        proj = running_year(comp.local_dates(sel["occurred_at"]), as_of)
+        proj = running_year(comp.local_dates(sel["occurred_at"]), as_of, data_start=span[0] if span else None)
         rec = norms.get(key)
         norm = rec.norms.get(proj.year) if rec else None
         shown = _hide({0: proj.count_so_far, 1: proj.same_period_last_year or 0}, analyst, threshold)
