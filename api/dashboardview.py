@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from veilig.geo.privacy import hide_small_counts
@@ -91,8 +92,13 @@ def build(db: Database, role: str, today: date, threshold: int = 5) -> dict[str,
         s = comp.SERIES_BY_KEY[key]
         sel = incidents[incidents["category"].isin(s.categories)]
         ptot, pmonths = comp.police_yearly(police, s.categories) if len(police) else ({}, {})
+        # Outside the analyst role the running year shows only in its own section (city level, with
+        # the check below): per buurt or in the yearly table, month-on-month visits would difference
+        # into one month's small counts.
+        last_year = as_of.year if analyst else as_of.year - 1
         yearly = {y: n for y, n in comp.yearly_counts(incidents, s.categories).items()
-                  if first_year is not None and y >= first_year}
+                  if first_year is not None and first_year <= y <= last_year}
+        ptot = {y: n for y, n in ptot.items() if y <= last_year}
         computed[key] = Computed(key, s.label, _hide(yearly, analyst, threshold),
                                  _hide(ptot, analyst, threshold), pmonths,
                                  synthetic=bool((sel["source"] == DEMO_SOURCE).any()))
@@ -112,6 +118,18 @@ def build(db: Database, role: str, today: date, threshold: int = 5) -> dict[str,
         rec = norms.get(key)
         norm = rec.norms.get(proj.year) if rec else None
         shown = _hide({0: proj.count_so_far, 1: proj.same_period_last_year or 0}, analyst, threshold)
+        if not analyst:
+            # Differences that would give a small count back: this year's total minus last month's
+            # visit (the latest month alone), and last year's total minus its same period.
+            dates = comp.local_dates(sel["occurred_at"])
+            month_start = np.datetime64(as_of.replace(day=1))
+            last_month = int(((dates >= month_start) & (dates <= np.datetime64(as_of))).sum())
+            if as_of.month > 1 and 0 < last_month < threshold:
+                shown[0] = None
+            prev_total = computed[key].incidents.get(proj.year - 1)
+            if proj.same_period_last_year is not None and prev_total is not None \
+                    and 0 < prev_total - proj.same_period_last_year < threshold:
+                shown[1] = None
         hidden = shown[0] is None
         verdict = evaluate_interval(proj.low, proj.high, direction=rec.direction, norm=norm) if rec and not hidden else None
         running.append({
@@ -126,7 +144,8 @@ def build(db: Database, role: str, today: date, threshold: int = 5) -> dict[str,
         })
 
     buurten = load_buurten()[["statcode", "statnaam"]].sort_values("statcode")
-    multiples = (_multiples(incidents, police, buurten, analyst, threshold, first_year)
+    multiples = (_multiples(incidents, police, buurten, analyst, threshold, first_year,
+                            as_of.year if analyst else as_of.year - 1)
                  if set(comp.BURGLARY) <= set(keys) else None)
     years_all = sorted({y for c in computed.values() for y in (*c.incidents, *c.police)})
 
@@ -179,15 +198,16 @@ def _card(rec: repo.IndicatorRecord, comp_series: Computed | None, as_of: date) 
 
 
 def _multiples(incidents: pd.DataFrame, police: pd.DataFrame, buurten: pd.DataFrame, analyst: bool,
-               threshold: int, first_year: int | None) -> dict[str, Any] | None:
+               threshold: int, first_year: int | None, last_year: int) -> dict[str, Any] | None:
     burg = incidents[incidents["category"].isin(comp.BURGLARY)]
-    years = [y for y in comp.yearly_counts(burg, comp.BURGLARY) if first_year is not None and y >= first_year]
+    years = [y for y in comp.yearly_counts(burg, comp.BURGLARY)
+             if first_year is not None and first_year <= y <= last_year]
     if years:
         years = sorted(years)
         table = comp.buurt_year_counts(burg, comp.BURGLARY, list(buurten["statcode"]), years)
         source, synthetic = "incidenten", bool((burg["source"] == DEMO_SOURCE).any())
     elif len(police) and (police["level"] == "buurt").any():
-        years = sorted(police["year"].unique().tolist())
+        years = sorted(y for y in police["year"].unique().tolist() if y <= last_year)
         table = comp.police_buurt_year(police, comp.BURGLARY, list(buurten["statcode"]), years)
         source, synthetic = "politie open data (CBS 47018NED)", False
     else:

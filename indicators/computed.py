@@ -112,6 +112,8 @@ def protect_group_totals(table: pd.DataFrame, by: str, count_col: str = "n_incid
         if not grp["suppressed"].any():
             continue
         visible = grp[(~grp["suppressed"]) & grp[count_col].map(lambda v: v is not None and v > 0)]
+        if visible.empty:  # only zeros left: hiding one still leaves two places the count may be
+            visible = grp[(~grp["suppressed"]) & grp[count_col].map(lambda v: v is not None)]
         if visible.empty:
             continue
         pick = visible[count_col].astype(int).idxmin()
