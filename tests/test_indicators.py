@@ -154,6 +154,19 @@ def test_police_file_column_names_and_code_table_are_configurable():
     assert missing.errors and missing.errors[0].row == 0 and "WijkenEnBuurten" in missing.errors[0].field
 
 
+def test_a_single_hidden_buurt_is_never_left_alone_beside_the_city_total():
+    from veilig.geo.privacy import hide_small_counts
+
+    table = pd.DataFrame({"statcode": ["A", "B", "C", "D"] * 3, "year": [2024] * 4 + [2025] * 4 + [2026] * 4,
+                          "n_incidents": [3, 10, 7, 0, 0, 0, 2, 0, 6, 7, 8, 9]})
+    out = comp.protect_group_totals(hide_small_counts(table), by="year")
+    hidden = out.groupby("year")["n_incidents"].apply(lambda s: int(s.isna().sum())).to_dict()
+    assert hidden == {2024: 2, 2025: 2, 2026: 0}
+    # The smallest other positive count is the one hidden with it; only zeros left: a zero.
+    assert out.loc[(out.year == 2024) & (out.statcode == "C"), "n_incidents"].isna().all()
+    assert list(out.loc[out.year == 2026, "n_incidents"]) == [6, 7, 8, 9]
+
+
 # ----------------------------------------------------------------------------- storage (both databases)
 
 
