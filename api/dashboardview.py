@@ -104,11 +104,12 @@ def build(db: Database, role: str, today: date, threshold: int = 5) -> dict[str,
                                  synthetic=bool((sel["source"] == DEMO_SOURCE).any()))
     synthetic = any(c.synthetic for c in computed.values())
 
-    cards = [_card(rec, computed.get(rec.computed_key or ""), as_of) for rec in repo.list_indicators(db)]
+    records = repo.list_indicators(db)
+    cards = [_card(rec, computed.get(rec.computed_key or ""), as_of) for rec in records]
     goals = [(g, GOALS[g], [c for c in cards if c["goal"] == g]) for g in GOALS]
 
     running = []
-    norms = {rec.computed_key: rec for rec in repo.list_indicators(db) if rec.computed_key}
+    norms = {rec.computed_key: rec for rec in records if rec.computed_key}
     for key in keys:
         s = comp.SERIES_BY_KEY[key]
         sel = incidents[incidents["category"].isin(s.categories)]
@@ -249,20 +250,31 @@ def burn_down(db: Database, today: date) -> dict[str, Any] | None:
     chart = None
     if rows:
         o = lambda d: float(d.toordinal())  # noqa: E731
-        end = max(pilot.closes_on, days[-1])
+        # Before its first entry a pilot had nothing reserved or paid (the ledger starts empty), and
+        # the last balances hold until today: so the lines run from the opening to today.
+        first = min(pilot.opens_on, days[0])
+        now = max(today, days[-1])
+        committed = {o(first): 0.0, **{o(r["date"]): r["committed"] / 100 for r in rows}, o(now): rows[-1]["committed"] / 100}
+        paid = {o(first): 0.0, **{o(r["date"]): r["paid"] / 100 for r in rows}, o(now): rows[-1]["paid"] / 100}
+        end = max(pilot.closes_on, now, exhaustion or now)
         lines = [
-            Line("Budget", {**{o(r["date"]): r["total"] / 100 for r in rows}, o(end): rows[-1]["total"] / 100},
-                 colour="#555b61", dashed=True, step=True),
-            Line("Gereserveerd + uitbetaald", {o(r["date"]): r["committed"] / 100 for r in rows}, step=True),
-            Line("Uitbetaald", {o(r["date"]): r["paid"] / 100 for r in rows}, step=True),
+            Line("Budget", {o(first): rows[0]["total"] / 100, **{o(r["date"]): r["total"] / 100 for r in rows},
+                            o(end): rows[-1]["total"] / 100}, colour="#555b61", dashed=True, step=True),
+            Line("Gereserveerd + uitbetaald", committed, step=True),
+            Line("Uitbetaald", paid, step=True),
         ]
-        ticks = [(o(pilot.opens_on), pilot.opens_on.strftime("%d-%m-%Y")), (o(end), end.strftime("%d-%m-%Y"))]
-        vlines = [(o(pilot.closes_on), "sluiting pilot")]
-        if today <= end:
-            vlines.append((o(today), "vandaag"))
+        if exhaustion is not None and exhaustion > now:
+            lines.append(Line("Prognose bij het huidige tempo", {o(now): rows[-1]["committed"] / 100,
+                                                                o(exhaustion): rows[-1]["total"] / 100},
+                              colour="#b35900", dashed=True))
+        ticks = [(o(first), first.strftime("%d-%m-%Y")), (o(end), end.strftime("%d-%m-%Y"))]
+        vlines = [(o(pilot.closes_on), "sluiting pilot"), (o(now), "vandaag")]
+        if exhaustion is not None and exhaustion != pilot.closes_on:
+            vlines.append((o(exhaustion), "budget op"))
         chart = line_chart(lines, title=f"Budgetverloop {pilot.name}",
                            desc="Gereserveerd en uitbetaald bedrag in euro over de tijd, tegen het budget en de "
-                                "sluitingsdatum; de bedragen staan in de tabel onder de grafiek.",
+                                "sluitingsdatum, met de prognose bij het huidige tempo; de bedragen staan in de "
+                                "tabel onder de grafiek.",
                            x_ticks=ticks, vlines=vlines, y_min=0,
                            y_format=lambda v: f"€ {int(v):,}".replace(",", "."))
     return {"pilot": pilot, "budget": budget, "rows": rows, "chart": chart, "exhaustion": exhaustion,

@@ -437,3 +437,23 @@ def test_dashboard_answers_every_role_with_the_register(client):
         assert "Aantal woninginbraken per jaar" in r.text and "<svg" in r.text
         assert ("Budgetverloop" in r.text) == (role in ("subsidy", "admin"))
         assert ("Drugsincidenten" in r.text) == (role in ("analyst", "planner"))
+
+
+def test_burn_down_says_clearly_when_the_budget_lasts_beyond_the_pilot(client):
+    c, h, _ = client
+    opens, closes = date.today() - timedelta(days=30), date.today() + timedelta(days=60)
+    r = c.post("/api/v1/subsidy/pilots", headers=h["admin"], json={
+        "name": "Hang- en sluitwerk 2026", "budget_cents": 10_000_000, "opens_on": opens.isoformat(),
+        "closes_on": closes.isoformat()})
+    assert r.status_code == 201, r.text
+    r = c.post("/api/v1/subsidy/applications", headers=h["subsidy"], json={
+        "applicant_name": "J. de Vries", "postcode": "2711 AB", "house_number": 1, "buurt": "BU06370002",
+        "object_type": "woning", "invoice_amount_cents": 40_000, "invoice_date": (opens + timedelta(days=1)).isoformat(),
+        "products": ["SKG*** cilinderslot"], "iban": "NL91ABNA0417164300"})
+    assert r.status_code == 201, r.text
+    budget = c.get("/api/v1/subsidy/budget", headers=h["admin"]).json()
+    assert date.fromisoformat(budget["projected_exhaustion_date"]) > closes
+    for role in ("subsidy", "admin"):
+        page = c.get("/dashboard", headers=h[role]).text
+        assert "na de sluiting van de pilot" in page and "Naar verwachting blijft er" in page
+        assert "Budgetverloop" in page and "Prognose bij het huidige tempo" in page

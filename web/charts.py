@@ -91,7 +91,9 @@ def line_chart(
         out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#3b4046">'
                    f'{escape(y_format(yv))}</text>')
     for x, label in x_ticks:
-        out.append(f'<text x="{px(x):.1f}" y="{top + ph + 16}" text-anchor="middle" font-size="11" '
+        # Labels at the very ends are anchored inwards so they are not cut off.
+        anchor = "start" if px(x) - left < 30 and len(label) > 4 else "end" if left + pw - px(x) < 30 and len(label) > 4 else "middle"
+        out.append(f'<text x="{px(x):.1f}" y="{top + ph + 16}" text-anchor="{anchor}" font-size="11" '
                    f'fill="#3b4046">{escape(label)}</text>')
     out.append(f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#767676"/>')
     for x, label in vlines:
