@@ -29,6 +29,8 @@ SERIES: tuple[Series, ...] = (
     Series("inbraak_schuur", "Inbraken box/garage/schuur", ("inbraak_schuur",), per_buurt=True),
     Series("drugs", "Drugsincidenten", ("drugs",)),
     Series("overlast_jeugd", "Meldingen jeugdoverlast", ("overlast_jeugd",)),
+    # Only from the police figures (CBS code 3.7.4): veilig's incidents have no such category.
+    Series("cybercrime", "Cybercrime (politiecijfers)", ("cybercrime",)),
 )
 SERIES_BY_KEY = {s.key: s for s in SERIES}
 BURGLARY = ("woninginbraak", "inbraak_schuur")

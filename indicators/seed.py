@@ -79,5 +79,5 @@ SEED: tuple[IndicatorSeed, ...] = (
     IndicatorSeed("afgeschaalde_pga_emo", "Afgeschaalde PGA's EMO", "5.3", "Gemeente", "aantal per jaar",
                   "higher", baseline="2025/2026", note=_NULMETING),
     IndicatorSeed("digitale_criminaliteit", "Misdrijfcijfers digitale criminaliteit", "5.3", "Politie",
-                  "aantal per jaar", "lower", baseline="2025/2026", note=_NULMETING),
+                  "aantal per jaar", "lower", baseline="2025/2026", computed_key="cybercrime", note=_NULMETING),
 )

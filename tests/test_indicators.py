@@ -457,3 +457,18 @@ def test_burn_down_says_clearly_when_the_budget_lasts_beyond_the_pilot(client):
         page = c.get("/dashboard", headers=h[role]).text
         assert "na de sluiting van de pilot" in page and "Naar verwachting blijft er" in page
         assert "Budgetverloop" in page and "Prognose bij het huidige tempo" in page
+
+
+def test_police_figures_feed_the_dashboard_when_there_are_no_incidents(client):
+    c, h, app = client
+    rows = [f"{m}{b};1.1.1;BU0637000{b};2024MM{m:02d};{5 + b}" for m in range(1, 13) for b in (1, 2, 3)]
+    rows += [f"9{m};3.7.4;GM0637;2024MM{m:02d};{10 + m}" for m in range(1, 13)]
+    read = read_police_csv(_police_file(rows), "politie.csv", known_buurten=BUURTEN)
+    assert read.errors == []
+    repo.store_police(app.state.db, ADMIN, read)
+    page = c.get("/dashboard", headers=h["planner"]).text
+    assert "Bron: politie open data (CBS 47018NED)" in page
+    expected = sum(5 + b for b in (1, 2, 3)) * 12
+    assert f'<td class="num">{expected}</td>' in page  # the 2024 police total beside the register
+    assert "Cybercrime (politiecijfers)" in page and f'<td class="num">{sum(10 + m for m in range(1, 13))}</td>' in page
+    assert "synthetisch" not in page.split("</h1>", 1)[1].split("<h2", 1)[0]  # no demo data, no label
