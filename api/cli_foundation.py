@@ -153,7 +153,8 @@ def serve(
     from .app import create_app
 
     settings = get_settings().model_copy(update={
-        "host": host or get_settings().host, "port": port or get_settings().port})
+        # "is not None": port 0 (let the OS pick a free port, as the tests do) is a port, not "unset".
+        "host": host or get_settings().host, "port": port if port is not None else get_settings().port})
     app = create_app(settings)
     import logging
 
