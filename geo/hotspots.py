@@ -167,8 +167,9 @@ class HotspotResult:
             "previous_start": _iso(self.previous_start),
             "previous_end": _iso(self.previous_end),
             "params": asdict(self.params),
-            "n_incidents": int(self.n_incidents),
-            "n_outside": int(self.n_outside),
+            # None in the disclosure layer's public view (veilig.geo.privacy) when hidden.
+            "n_incidents": None if self.n_incidents is None else int(self.n_incidents),
+            "n_outside": None if self.n_outside is None else int(self.n_outside),
             "n_clusters": int(len(self.clusters)),
             "synthetic": bool(self.synthetic),
             "crs_analysis": RD_NEW,

@@ -91,6 +91,7 @@ def build_hotspot_map(
     synthetic: bool = False,
     hide_below: int | None = None,
     static_prefix: str = "/static",
+    overlays: Sequence[tuple[DataLayer, tuple[str, list[LegendItem]]]] = (),
 ) -> str:
     """The hotspot map as one HTML page.
 
@@ -121,6 +122,9 @@ def build_hotspot_map(
         For non-analysts: counts ``1 .. hide_below-1`` in buurten, clusters and grid cells are
         shown as ``"<hide_below"`` (and the buurt rate with them); incident points are refused.
         Counts that arrive as None are shown hidden in any case.
+    overlays : sequence of (DataLayer, legend section)
+        Extra layers built elsewhere (e.g. the alert zones of :mod:`veilig.maps.nearrepeat`),
+        drawn on top, each with its legend section; their privacy is the caller's.
 
     Returns
     -------
@@ -176,6 +180,10 @@ def build_hotspot_map(
     if cluster_layer is not None:
         cluster_layer.add_to(m)
         legend.append(("Hotspots (clusters)", [LegendItem(CLUSTER_COLOR, "hotspotgebied (DBSCAN-cluster)", "line")]))
+
+    for layer, section in overlays:
+        layer.add_to(m)
+        legend.append(section)
 
     n_points = 0
     if points is not None:

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 
 def include(app: FastAPI) -> None:
-    from . import admin, auth, geo, indicators, maps, rhythm, subsidy
+    from . import admin, auth, geo, indicators, maps, nearrepeat, rhythm, subsidy
 
-    for module in (auth, geo, subsidy, rhythm, admin, indicators, maps):
+    for module in (auth, geo, subsidy, rhythm, admin, indicators, maps, nearrepeat):
         app.include_router(module.router)
