@@ -23,7 +23,7 @@ def _register_commands() -> None:
 
     cli_foundation.register(app)
     for name in ("cli_hotspots", "cli_subsidy", "cli_rhythm", "cli_maps", "cli_users", "cli_nearrepeat",
-                 "cli_emerging"):
+                 "cli_emerging", "cli_indicators"):
         try:
             module = __import__(f"veilig.api.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -138,11 +138,20 @@ def ensure_first_admin(db: Database) -> str | None:
     return create_login_link(db, admin)
 
 
-def audit(db: Database, user: Principal, action: str, target: str, detail: str | None = None) -> None:
-    """Record a read or change of incident-level or personal data."""
+def audit(db: Database, user: Principal, action: str, target: str, detail: str | None = None,
+          conn=None) -> None:
+    """Record a read or change of incident-level or personal data.
+
+    With ``conn`` the entry is written in that (open) transaction, so a change and its audit entry
+    are committed together or not at all.
+    """
+    values = dict(at=_now(), user_name=user.name, role=user.role, action=action, target=target[:500],
+                  detail=detail)
+    if conn is not None:
+        conn.execute(insert(AuditEntry).values(**values))
+        return
     with db.write() as conn:
-        conn.execute(insert(AuditEntry).values(at=_now(), user_name=user.name, role=user.role,
-                                               action=action, target=target[:500], detail=detail))
+        conn.execute(insert(AuditEntry).values(**values))
 
 
 def read_audit(db: Database, limit: int = 200) -> list[dict]:

@@ -38,19 +38,23 @@ NAV: dict[str, list[tuple[str, str]]] = {
         ("Hotspotkaart", "/maps/hotspots?category=drugs"),
         ("Ritme van de Stad", "/maps/rhythm?theme=ondermijning"),
         ("Uploaden", "/analyse/upload"),
+        ("Dashboard", "/dashboard"),
     ],
     "planner": [
         ("Start", "/"),
         ("Hotspotkaart", "/maps/hotspots?category=burglary"),
         ("Ritme van de Stad", "/maps/rhythm?theme=jeugd"),
+        ("Dashboard", "/dashboard"),
     ],
     "subsidy": [
         ("Start", "/"),
         ("Subsidiekaart", "/maps/subsidy"),
+        ("Dashboard", "/dashboard"),
     ],
     "admin": [
         ("Start", "/"),
         ("Subsidiekaart", "/maps/subsidy"),
+        ("Dashboard", "/dashboard"),
     ],
 }
 

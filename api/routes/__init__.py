@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 
 def include(app: FastAPI) -> None:
-    from . import admin, analyse_pages, auth, emerging, geo, imports, maps, nearrepeat, rhythm, subsidy
+    from . import admin, analyse_pages, auth, emerging, geo, imports, indicators, maps, nearrepeat, rhythm, subsidy
 
-    for module in (auth, geo, imports, subsidy, rhythm, admin, maps, analyse_pages, nearrepeat, emerging):
+    for module in (auth, geo, imports, subsidy, rhythm, admin, indicators, maps, analyse_pages, nearrepeat,
+                   emerging):
         app.include_router(module.router)
