@@ -40,7 +40,7 @@ async def current_user(
     if credentials is not None:
         user = user_for_token(db, credentials.credentials)
         if user is None:
-            raise HTTPException(status_code=401, detail="invalid token",
+            raise HTTPException(status_code=401, detail="ongeldig token",
                                 headers={"WWW-Authenticate": "Bearer"})
         return user
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -52,7 +52,7 @@ async def current_user(
             await csrf.check(request, cookie, request.app.state.settings.allowed_origins)
             return user
     if request.url.path.startswith("/api/"):
-        raise HTTPException(status_code=401, detail="missing token: send 'Authorization: Bearer <token>'",
+        raise HTTPException(status_code=401, detail="token ontbreekt: stuur 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
     raise LoginRequired()
 
@@ -63,7 +63,8 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
     def check(user: Principal = Depends(current_user)) -> Principal:
         if user.role not in roles:
             raise HTTPException(status_code=403,
-                                detail=f"role '{user.role}' may not use this; allowed: {', '.join(roles)}")
+                                detail=f"uw rol ({ROLE_NL.get(user.role, user.role)}) mag dit niet gebruiken; "
+                                       f"toegestaan: {', '.join(ROLE_NL.get(r, r) for r in roles)}")
         return user
 
     return check
@@ -72,3 +73,4 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
 # Who may do what (BRIEF section 6). One table, so tests can walk every role x route pair.
 ANALYST, PLANNER, SUBSIDY, ADMIN = "analyst", "planner", "subsidy", "admin"
 ALL_ROLES = (ANALYST, PLANNER, SUBSIDY, ADMIN)
+ROLE_NL = {ANALYST: "analist", PLANNER: "planner", SUBSIDY: "subsidiebalie", ADMIN: "beheerder"}

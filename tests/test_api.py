@@ -164,7 +164,7 @@ def test_no_token_means_401_for_json_and_the_login_page_for_html(service, method
 def test_a_wrong_token_is_refused(service):
     client, _, _ = service
     r = client.get("/api/v1/neighbourhoods", headers={"Authorization": "Bearer not-a-token"})
-    assert r.status_code == 401 and r.json()["detail"] == "invalid token"
+    assert r.status_code == 401 and r.json()["detail"] == "ongeldig token"
 
 
 @pytest.mark.parametrize("query,fragment", [

@@ -48,7 +48,7 @@ BURGLARY = set(GROUPS["burglary"]) | {"burglary"}
 def check_category_for_role(user: Principal, category: str) -> None:
     """The subsidy desk sees burglary aggregates only (no drug-crime or other themes)."""
     if user.role == SUBSIDY and category.strip().lower() not in BURGLARY:
-        raise HTTPException(status_code=403, detail="role 'subsidy' sees burglary figures only")
+        raise HTTPException(status_code=403, detail="de subsidiebalie ziet alleen inbraakcijfers")
 
 
 class BuurtStats(BaseModel):
@@ -124,7 +124,7 @@ def hotspots(
     params = _params(method, eps, min_samples, cell)
     if user.role != ANALYST and params != HotspotParams():
         # A tiny eps with min_samples 1 would turn every incident into its own "cluster".
-        raise HTTPException(status_code=403, detail="only analysts may change method, eps, min_samples or cell")
+        raise HTTPException(status_code=403, detail="alleen analisten mogen methode, eps, min_samples of cel wijzigen")
     result = hotspot_result(db, category, start, end, params)
     if user.role == ANALYST:
         return JSONResponse(result.to_geojson())

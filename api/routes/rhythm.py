@@ -58,9 +58,17 @@ def plan_for(db: Database, theme: str, week: str | None, start: date | None, end
                 result = hotspot_result(db, _hotspot_category(theme, categories), first, last)
                 if len(result.clusters):
                     hotspots = result.clusters
+    buurten = named_buurten(db)
+    if hotspots is not None:
+        from veilig.geo.placenames import place_names
+
+        # Planners know buurten, not cluster numbers: name each area by where it lies.
+        hotspots = hotspots.copy()
+        hotspots["place_name"] = place_names(hotspots, buurten)
     return shift_plan(incidents, theme, week=week, start=start, end=end, pairs=pairs, hotspots=hotspots,
-                      buurten=named_buurten(db),
+                      buurten=buurten,
                       hotspot_id_column="cluster_id",
+                      hotspot_name_column="place_name" if hotspots is not None else None,
                       data_start=span[0] if span else None, data_end=span[1] if span else None)
 
 
