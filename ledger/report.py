@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from veilig.csvout import csv_text
 
 from .money import plain_euros
 from .status import HOLDS_RESERVATION, Status
@@ -64,16 +64,15 @@ def finance_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = FINA
     """Semicolon-separated CSV (what Dutch spreadsheets open directly); cents as integers plus a
     euro column with a decimal comma. ``rows`` are dicts keyed by ``columns`` (``subsidie_euro`` is
     filled in here)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";", lineterminator="\n")
-    writer.writerow(columns)
+    out = []
     for row in rows:
         values = dict(row)
         if "subsidie_euro" in columns:
             grant = values.get("subsidie_cent")
             values["subsidie_euro"] = plain_euros(grant) if grant is not None else ""
-        writer.writerow(["" if values.get(c) is None else values.get(c) for c in columns])
-    return buf.getvalue()
+        out.append(["" if values.get(c) is None else values.get(c) for c in columns])
+    # The one CSV writer: a name typed as "=HYPERLINK(...)" must not become a formula in Excel.
+    return csv_text(columns, out, delimiter=";")
 
 
 def entries_csv(rows: Sequence[Mapping[str, Any]]) -> str:
