@@ -47,12 +47,9 @@ def _repo():
 
 
 def _date(text: str | None, what: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise VeiligError(f"{what} {text!r} is geen datum (JJJJ-MM-DD)") from None
+    from veilig.dates import parse_date
+
+    return parse_date(text, what)
 
 
 def _cents(text: str | None) -> int | None:
