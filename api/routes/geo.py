@@ -18,7 +18,7 @@ from fastapi import (
     Request,
     UploadFile,
 )
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from veilig.errors import VeiligError
 from veilig.geo.categories import GROUPS, label_table
@@ -118,22 +118,74 @@ def hotspots(
     eps: float = 150.0,
     min_samples: int = 5,
     cell: float = 100.0,
+    fmt: Annotated[str, Query(alias="format", pattern="^(json|geojson|gpkg|csv)$",
+                              description="json (default), or a download: geojson, gpkg (RD New), csv")] = "json",
     user: Principal = Depends(require_roles(ANALYST, PLANNER)),
     db: Database = Depends(get_db),
-) -> JSONResponse:
+) -> Response:
     params = _params(method, eps, min_samples, cell)
     if user.role != ANALYST and params != HotspotParams():
         # A tiny eps with min_samples 1 would turn every incident into its own "cluster".
         raise HTTPException(status_code=403, detail="alleen analisten mogen methode, eps, min_samples of cel wijzigen")
     result = hotspot_result(db, category, start, end, params)
     if user.role == ANALYST:
-        return JSONResponse(result.to_geojson())
-    threshold = get_settings(request).small_count_threshold
-    collection = public_result(result, threshold).to_geojson()
-    meta = collection.get("metadata", {})
-    if isinstance(meta.get("n_incidents"), int) and 0 < meta["n_incidents"] < threshold:
-        meta["n_incidents"] = None
-    return JSONResponse(collection)
+        shown, collection = result, result.to_geojson()
+    else:
+        threshold = get_settings(request).small_count_threshold
+        shown = public_result(result, threshold)
+        collection = shown.to_geojson()
+        meta = collection.get("metadata", {})
+        if isinstance(meta.get("n_incidents"), int) and 0 < meta["n_incidents"] < threshold:
+            meta["n_incidents"] = None
+            if fmt == "gpkg":
+                # The GeoPackage's metadata carries the total; below the threshold it is not given out.
+                raise HTTPException(status_code=403, detail="te weinig incidenten in deze periode voor een download")
+    if fmt == "json":
+        return JSONResponse(collection)
+    return hotspot_download(shown, collection, fmt, category, start, end)
+
+
+#: Dutch column names of the hotspot CSV (the GeoJSON's property names, which clients rely on, stay).
+CSV_COLUMNS_NL = {
+    "kind": "soort", "cluster_id": "hotspot", "cell_id": "cel", "statcode": "buurtcode", "statnaam": "buurt",
+    "category": "categorie", "n_incidents": "aantal_incidenten", "area_m2": "oppervlakte_m2",
+    "buurten": "buurten", "gi_z": "gi_z", "gi_p": "gi_p", "gi_class": "gi_klasse",
+}
+
+
+def hotspot_download(result, collection: dict, fmt: str, category: str, start: date | None,
+                     end: date | None) -> Response:
+    """What the map shows as a file: GeoJSON (WGS84), GeoPackage (RD New) or CSV (one row per feature)."""
+    import json
+
+    from veilig.csvout import frame_csv
+    from veilig.geo.export import write_geopackage
+
+    stem = f"hotspots-{category.strip().lower()}" + (f"-{start}" if start else "") + (f"-{end}" if end else "")
+    if fmt == "geojson":
+        body = json.dumps(collection, ensure_ascii=False).encode()
+        media = "application/geo+json"
+    elif fmt == "gpkg":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_geopackage(result, Path(tmp) / "hotspots.gpkg")
+            body = path.read_bytes()
+        media = "application/geopackage+sqlite3"
+    else:
+        rows = []
+        for feature in collection.get("features", []):
+            props = dict(feature.get("properties") or {})
+            props = {k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in props.items()
+                     if not isinstance(v, dict)}
+            rows.append(props)
+        frame = pd.DataFrame(rows)
+        ordered = [c for c in CSV_COLUMNS_NL if c in frame.columns] + \
+            [c for c in frame.columns if c not in CSV_COLUMNS_NL]
+        frame = frame[ordered].rename(columns=CSV_COLUMNS_NL) if len(frame.columns) else frame
+        body = frame_csv(frame, delimiter=";").encode()
+        media = "text/csv; charset=utf-8"
+    ext = {"geojson": "geojson", "gpkg": "gpkg", "csv": "csv"}[fmt]
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{stem}.{ext}"'})
 
 
 @router.get("/neighbourhoods/stats", response_model=StatsResponse,
