@@ -406,3 +406,45 @@ def test_every_page_passes_axe_core(site, chromium, role):
         assert _real(problems) == [], problems
     finally:
         context.close()
+
+
+# --------------------------------------------------------------------------- analyst map
+
+
+def test_analyst_changes_the_hotspot_map_with_the_control_bar_and_downloads_it(site, chromium):
+    base, tokens = site
+    context, page, problems = _session(chromium, base, tokens["analyst"])
+    try:
+        page.goto(f"{base}/maps/hotspots?category=drugs")
+        page.wait_for_selector(".leaflet-container", timeout=60_000)
+        assert page.locator(".veilig-buurtlabel").count() == 26  # every buurt named on the map
+        page.select_option("#vc-category", "burglary")
+        page.fill("#vc-start", "01-01-2025")
+        page.fill("#vc-end", "31-12-2025")
+        page.fill("#vc-eps", "200")
+        page.click("text=Kaart verversen")
+        page.wait_for_url(re.compile(r".*category=burglary.*start=01-01-2025.*eps=200.*"))
+        page.wait_for_selector(".leaflet-container", timeout=60_000)
+        assert "Inbraak" in page.inner_text(".veilig-title")
+        assert "01-01-2025" in page.inner_text(".veilig-title")
+        assert page.input_value("#vc-eps") == "200"
+        for kind, magic in (("GeoPackage", b"SQLite format 3"), ("GeoJSON", b'{"type": "FeatureCollection"'),
+                            ("CSV", "soort;".encode())):
+            href = page.get_attribute(f".veilig-controls a:has-text('{kind}')", "href")
+            assert "start=2025-01-01" in href and "eps=200" in href
+            answer = context.request.get(f"{base}{href}")
+            assert answer.status == 200, (kind, answer.status)
+            assert answer.body().startswith(magic), kind
+        assert _real(problems) == [], problems
+    finally:
+        context.close()
+    # A planner has the bar without the method fields, and cannot force them through the address.
+    context, page, problems = _session(chromium, base, tokens["planner"])
+    try:
+        page.goto(f"{base}/maps/hotspots?category=burglary")
+        assert page.locator("#vc-category").count() == 1 and page.locator("#vc-eps").count() == 0
+        response = page.goto(f"{base}/maps/hotspots?category=burglary&eps=1&min_samples=1")
+        assert response.status == 403
+        assert "Geen toegang" in page.inner_text("h1")
+    finally:
+        context.close()
