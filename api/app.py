@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
     # The pages' own stylesheet (web/static), apart from the vendored npm assets under /static.
     app.mount("/assets", StaticFiles(directory=web_static), name="assets")
 
-    @app.get("/health", tags=["service"])
+    @app.get("/health", tags=["service"], summary="Werkt de dienst? (en de database)")
     def health(request: Request) -> dict[str, str]:
         from veilig.storage.db import ping
 

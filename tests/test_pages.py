@@ -306,3 +306,17 @@ def test_the_desk_list_filters_and_pages_in_sql(db):
     assert paged.pages == 2 and [a.applicant_name for a in paged.items] == ["100%_zeker"]
     # 30.000 cent budget, 25.000 a grant: one reserved, the other three queue in order of completion.
     assert [a.applicant_name for a in waiting_list(db, pilot.id)] == names[1:]
+
+
+def test_every_openapi_operation_has_a_dutch_summary(client):
+    """One language in the API documentation: every operation has a summary of its own (FastAPI's
+    fallback is the English function name, e.g. "List Pilots")."""
+    spec = client.app.openapi()
+    fallback = []
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            name = op.get("operationId", "").split("_")[0]
+            if op.get("summary", "").lower().replace(" ", "_") == name.lower() or \
+                    op.get("summary", "") == op.get("operationId", "").split("_api")[0].replace("_", " ").title():
+                fallback.append(f"{method.upper()} {path}: {op.get('summary')}")
+    assert fallback == []
