@@ -359,9 +359,9 @@ ROLE_PAGES = {
     "subsidy": ["/", "/balie", "/balie/aanvragen", "/balie/aanvragen/nieuw", "/balie/wachtlijst",
                 "/balie/aanvragen/{app}", "/balie/aanvragen/{app}/afwijzen", "/balie/aanvragen/{app}/beschikking",
                 "/balie/aanvragen?van=31-02-2026", "/balie/aanvragen/999999", "/beheer"],
-    "admin": ["/", "/beheer", "/beheer/gebruikers", "/beheer/audit", "/beheer/audit?van=1-1-2026"],
-    "planner": ["/", "/planning", "/planning?dag=5&dienst=00-08&afdruk=1", "/balie"],
-    "analyst": ["/", "/planning?thema=ondermijning"],
+    "admin": ["/", "/beheer", "/beheer/gebruikers", "/beheer/audit", "/beheer/audit?van=1-1-2026", "/maps/subsidy"],
+    "planner": ["/", "/planning", "/planning?dag=5&dienst=00-08&afdruk=1", "/balie", "/maps/hotspots?category=burglary"],
+    "analyst": ["/", "/planning?thema=ondermijning", "/maps/hotspots?category=drugs", "/maps/rhythm?theme=jeugd"],
 }
 AXE_RUN = """async () => {
   const r = await axe.run(document, {resultTypes: ['violations']});
