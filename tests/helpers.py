@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +18,27 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 
 
 def free_port() -> int:
+    """A port that was free a moment ago. Racy (another process may bind it before the server
+    does): prefer :func:`start_server`, which binds port 0; a caller that needs a known port must
+    retry on "address already in use", as the one-time-link test does."""
+    import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def require(condition: bool, why: str) -> None:
+    """One rule for every prerequisite (a browser, a vendored asset, a reference library): in CI
+    (``CI`` set, as .ci/run does) a missing one is a failure; on a developer's machine a skip that
+    says why."""
+    import pytest
+
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI requires it: {why}")
+    pytest.skip(why)
 
 
 def add_users(env: dict[str, str], roles, prefix: str) -> dict[str, str]:
@@ -34,40 +51,82 @@ def add_users(env: dict[str, str], roles, prefix: str) -> dict[str, str]:
     return tokens
 
 
-def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """Start `veilig serve` on a free loopback port and wait until /health answers.
+class ServerLog:
+    """Drains a server's output on a thread (a pipe nobody reads would stall a busy server) and
+    lets a test wait for a line with a deadline, on an event rather than sleeps."""
 
-    Returns the process and its base URL. The output goes to a temporary file, not a pipe: a
-    busy server's access log would fill a pipe nobody reads and stall it.
+    def __init__(self, stream) -> None:
+        import threading
+
+        self._lines: list[str] = []
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, stream) -> None:
+        for line in stream:
+            with self._cond:
+                self._lines.append(line)
+                self._cond.notify_all()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def text(self) -> str:
+        with self._cond:
+            return "".join(self._lines)
+
+    def wait_for(self, pattern: str, timeout: float = 300.0):
+        """The first match of ``pattern`` (a regex) in the output; AssertionError after ``timeout``
+        seconds or when the output ends without it."""
+        import re
+        import time
+
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._cond:
+            while True:
+                for line in self._lines[seen:]:
+                    m = rx.search(line)
+                    if m:
+                        return m
+                seen = len(self._lines)
+                left = deadline - time.monotonic()
+                if self._closed or left <= 0:
+                    raise AssertionError(f"no line matching {pattern!r} in the server output "
+                                         f"({'ended' if self._closed else 'timeout'}):\n{''.join(self._lines)[-4000:]}")
+                self._cond.wait(left)
+
+
+def start_server(env: dict[str, str], timeout: float = 300.0) -> tuple[subprocess.Popen, str]:
+    """Start `veilig serve` on port 0 and return the process and its base URL once it listens.
+
+    The server binds a free port itself (port 0) and reports it ("Uvicorn running on
+    http://127.0.0.1:PORT"), so there is no race between picking a free port and binding it. The
+    output is drained on a thread (``proc.log``, a :class:`ServerLog`).
     """
-    import tempfile
-    import time
-
-    import httpx
-
-    port = free_port()
-    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-    proc = subprocess.Popen([*VEILIG, "serve", "--port", str(port)], env={**os.environ, **env},
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
-    proc.log = log  # type: ignore[attr-defined]
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            if proc.poll() is not None:
-                raise AssertionError(f"veilig serve stopped: {stop_server(proc)}")
-            time.sleep(0.2)
-    raise AssertionError(f"veilig serve did not answer /health: {stop_server(proc)}")
+    proc = subprocess.Popen([*VEILIG, "serve", "--port", "0"], env={**os.environ, **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc.log = ServerLog(proc.stdout)  # type: ignore[attr-defined]
+    try:
+        m = proc.log.wait_for(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", timeout)
+    except AssertionError:
+        proc.kill()
+        proc.wait(timeout=30)
+        raise
+    return proc, m.group(1)
 
 
 def stop_server(proc: subprocess.Popen) -> str:
     """Stop the server; return what it printed."""
     proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
     log = proc.log  # type: ignore[attr-defined]
-    log.seek(0)
-    out = log.read()
-    log.close()
-    return out
+    log._thread.join(timeout=10)
+    return log.text()

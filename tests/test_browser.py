@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from helpers import add_users, free_port, run_cli, start_server, stop_server
+from helpers import ServerLog, add_users, free_port, require, run_cli, start_server, stop_server
 
 
 from datetime import date as _date, timedelta as _timedelta
@@ -57,6 +57,13 @@ OPEN_ALL_TOOLTIPS = """() => {
   });
   return {opened: opened, text: text.join(' | '), elements: elements};
 }"""
+
+def _settle(page) -> None:
+    """Wait on events, not a clock: the page loaded, then two rendered frames, so every load,
+    hover and tooltip handler (and any alert() a hostile value could trigger) has run."""
+    page.wait_for_load_state("load", timeout=30_000)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
 
 ROLE_MAPS = {
     "analyst": ["/maps/hotspots?category=drugs", "/maps/hotspots?category=burglary", "/maps/rhythm?theme=jeugd"],
@@ -209,7 +216,7 @@ def test_script_in_a_description_or_buurt_name_never_executes(server, browser):
                 page.wait_for_selector(".leaflet-container", timeout=30_000)
             # Open every popup/tooltip source we can reach: hover the buurt polygons' centre area.
             page.mouse.move(400, 300)
-            page.wait_for_timeout(300)
+            _settle(page)
             html = page.content()
             assert dialogs == [], (role, path, dialogs)
             assert page.evaluate("document.querySelectorAll('img[src=\"x\"], img[src=\"y\"]').length") == 0
@@ -221,45 +228,46 @@ def test_script_in_a_description_or_buurt_name_never_executes(server, browser):
                 assert shown["opened"] > 0
                 assert "<script>alert(4)</script>" in shown["text"]
                 assert shown["elements"] == 0
-                page.wait_for_timeout(300)
+                _settle(page)
             assert problems == [], problems
         finally:
             context.close()
 
 
 def test_the_one_time_login_link_works_once(tmp_path):
-    if _skip_reason():
-        pytest.skip(_skip_reason())
-    port = free_port()
-    env = {**os.environ, "VEILIG_DATABASE_URL": f"sqlite:///{tmp_path / 'o.db'}", "VEILIG_TILES_ENABLED": "false",
-           "VEILIG_PORT": str(port), "VEILIG_DATA_DIR": str(tmp_path)}
-    srv = subprocess.Popen([sys.executable, "-m", "veilig.api", "serve"], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        link = None
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and link is None:
-            line = srv.stdout.readline()
-            if not line:
-                break
-            if "/login/once?token=" in line:
-                link = line.strip()
-        assert link and link.startswith(f"http://127.0.0.1:{port}/login/once?token=")
-        for _ in range(100):
+    require(_skip_reason() is None, _skip_reason() or "")
+    # The printed link names the configured port, so this test needs a known port: it retries
+    # on a bind conflict (another process took the port between free_port() and the bind).
+    for attempt in range(3):
+        port = free_port()
+        env = {**os.environ, "VEILIG_DATABASE_URL": f"sqlite:///{tmp_path / f'o{attempt}.db'}",
+               "VEILIG_TILES_ENABLED": "false", "VEILIG_PORT": str(port), "VEILIG_DATA_DIR": str(tmp_path)}
+        srv = subprocess.Popen([sys.executable, "-m", "veilig.api", "serve"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        log = ServerLog(srv.stdout)
+        try:
+            m = log.wait_for(r"(http://\S+/login/once\?token=\S+)|(Uvicorn running on)|(address already in use)",
+                             timeout=300)
+            if m.group(3):
+                continue
+            link = m.group(1) or log.wait_for(r"(http://\S+/login/once\?token=\S+)", timeout=60).group(1)
+            log.wait_for(r"Uvicorn running on", timeout=300)
+            assert link.startswith(f"http://127.0.0.1:{port}/login/once?token=")
+            first = httpx.get(link, follow_redirects=False)
+            assert first.status_code == 303
+            cookie = first.headers["set-cookie"].lower()
+            assert "httponly" in cookie and "samesite=strict" in cookie
+            second = httpx.get(link, follow_redirects=False)
+            assert second.status_code == 401
+            return
+        finally:
+            srv.terminate()
             try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        first = httpx.get(link, follow_redirects=False)
-        assert first.status_code == 303
-        cookie = first.headers["set-cookie"].lower()
-        assert "httponly" in cookie and "samesite=strict" in cookie
-        second = httpx.get(link, follow_redirects=False)
-        assert second.status_code == 401
-    finally:
-        srv.terminate()
-        srv.communicate(timeout=30)
+                srv.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                srv.kill()
+                srv.wait(timeout=30)
+    pytest.fail("three ports in a row were taken before the server bound them")
 
 
 def test_the_openapi_docs_load_offline(server, browser):

@@ -16,8 +16,10 @@ from veilig.errors import VeiligError
 from veilig.geo.gistar import benjamini_hochberg, gi_classes, gi_star, gi_star_grid, queen_weights
 from veilig.geo.neighbourhoods import load_buurten
 
-esda_getisord = pytest.importorskip("esda.getisord")
-libpysal = pytest.importorskip("libpysal")
+# esda and libpysal are declared dependencies, the reference here: imported plainly, so a
+# missing one fails instead of skipping silently.
+import esda.getisord as esda_getisord  # noqa: E402
+import libpysal  # noqa: E402
 from libpysal.weights.distance import DistanceBand  # noqa: E402
 
 # esda's own example (esda/tests/test_getisord.py).

@@ -4,6 +4,7 @@ killed with SIGKILL mid-burst. On SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import selectors
 import signal
@@ -105,54 +106,81 @@ def test_budget_is_never_exceeded_under_64_concurrent_worker_processes(db, db_ur
     assert L.status_report(db, now=NOW).counts["reserved"] == FITS
 
 
-# ---------------------------------------------------------------- SIGKILL mid-burst
+# ---------------------------------------------------------------- SIGKILL mid-transaction
 
+# Each burst process completes its applications one by one. On its KILL_AT-th completion a
+# listener on the engine (test code, not the product) fires right after the INSERT of the
+# ledger entry, i.e. inside the open transaction before COMMIT: it reports "IN-TXN <id>" and
+# blocks. The parent kills the process on that line, so the SIGKILL lands mid-transaction every
+# time (no timing luck), and the test can assert that exactly that application was rolled back.
 _BURST = """
-import sys
+import sys, time
 from datetime import UTC, date, datetime
+from sqlalchemy import event
 from veilig.ledger.schemas import ApplicationIn
 from veilig.storage import ledger_repo as L, open_database
 db = open_database(sys.argv[1], migrate=False)
+kill_at = int(sys.argv[3])
 now = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+current = {"n": 0, "id": None}
+
+@event.listens_for(db.engine, "after_cursor_execute")
+def _hold(conn, cursor, statement, params, context, executemany):
+    if current["n"] == kill_at and statement.lstrip().upper().startswith("INSERT INTO LEDGER_ENTRIES"):
+        assert conn.in_transaction()
+        print("IN-TXN", current["id"], flush=True)
+        time.sleep(600)  # the parent kills us here
+
 for n, app_id in enumerate(int(a) for a in sys.argv[2].split(",")):
+    current["n"], current["id"] = n, app_id
     app = L.complete(db, app_id, ApplicationIn(invoice_date=date(2026, 2, 1)), now=now)
     if app.status == "reserved" and n % 3 == 0:
-        L.withdraw(db, app_id, now=now)  # releases too, so the kill can hit any kind of entry
-    print(app_id, flush=True)
+        L.withdraw(db, app_id, now=now)  # releases too, so later entries are of every kind
+    print("DONE", app_id, flush=True)
 """
 
 KILLED = 4
 PER_BURST = 150
-LINES_BEFORE_KILL = 8
+#: The completion (0-based) in whose transaction each process is killed; a different one for each.
+KILL_AT = (8, 9, 11, 14)
 
 
-def test_sigkill_during_completions_leaves_no_half_written_reservation(db, db_url):
+def test_sigkill_inside_a_completion_transaction_leaves_no_half_written_reservation(db, db_url):
     ids = _setup(db, KILLED * PER_BURST, 40 * GRANT)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _BURST, db_url, ",".join(map(str, ids[i::KILLED]))],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-c", _BURST, db_url, ",".join(map(str, ids[i::KILLED])), str(KILL_AT[i])],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         for i in range(KILLED)
     ]
     done: list[int] = []
+    killed_in_txn: list[int] = []
     try:
-        # Each one commits a few completions; it is killed the moment it reports its 8th, so it
-        # dies inside the next transaction.
+        # Raw reads with our own line buffer: a buffered readline() could hold a second line
+        # that select() then never reports (a hang, not a failure).
         sel = selectors.DefaultSelector()
+        pending = {}
         for p in procs:
-            sel.register(p.stdout, selectors.EVENT_READ, p)
-        seen = {p.pid: 0 for p in procs}
+            sel.register(p.stdout.fileno(), selectors.EVENT_READ, p)
+            pending[p.pid] = b""
         while sel.get_map():
-            for key, _ in sel.select():
+            events = sel.select(timeout=120)
+            assert events, "no burst process reported for 120 s"
+            for key, _ in events:
                 p = key.data
-                line = p.stdout.readline()
-                assert line, p.stderr.read()
-                done.append(int(line))
-                seen[p.pid] += 1
-                if seen[p.pid] == LINES_BEFORE_KILL:
-                    p.send_signal(signal.SIGKILL)
-                    sel.unregister(p.stdout)
+                chunk = os.read(key.fd, 65536)
+                assert chunk, f"burst process ended before its kill point: {p.stderr.read()}"
+                pending[p.pid] += chunk
+                *lines, pending[p.pid] = pending[p.pid].split(b"\n")
+                for line in lines:
+                    word, app_id = line.decode().split()
+                    if word == "DONE":
+                        done.append(int(app_id))
+                    else:  # IN-TXN: blocked inside the transaction; kill it there
+                        killed_in_txn.append(int(app_id))
+                        p.send_signal(signal.SIGKILL)
+                        sel.unregister(key.fd)
     finally:
         for p in procs:
             if p.poll() is None:
@@ -162,6 +190,8 @@ def test_sigkill_during_completions_leaves_no_half_written_reservation(db, db_ur
             p.stdout.close()
             p.stderr.close()
     assert all(p.returncode == -signal.SIGKILL for p in procs)
+    assert len(killed_in_txn) == KILLED, "every process must have been killed inside a transaction"
+    assert len(done) == sum(KILL_AT)
     db.dispose()
 
     reopened = open_database(db_url)
@@ -170,7 +200,13 @@ def test_sigkill_during_completions_leaves_no_half_written_reservation(db, db_ur
         assert check.ok, check.problems
         apps = L.list_applications(reopened, now=NOW)
         decided = [a for a in apps if a.status != "received"]
-        assert {a.id for a in decided} >= set(done)
+        assert {a.id for a in decided} == set(done)
+        by_id = {a.id: a for a in apps}
+        for app_id in killed_in_txn:  # the killed transaction left nothing behind
+            assert by_id[app_id].status == "received" and by_id[app_id].completed_at is None
+            assert not {"reserve", "refuse"} & {e.action for e in L.decision_trail(reopened, app_id)}
+        entry_apps = {e.application_id for e in L.list_entries(reopened, now=NOW)}
+        assert not entry_apps & set(killed_in_txn)
         for a in decided:  # decided entirely or not at all: a decision always has its completion time and event
             assert a.completed_at is not None and a.grant_cents == GRANT
             assert [e.action for e in L.decision_trail(reopened, a.id)][1] in ("reserve", "refuse")

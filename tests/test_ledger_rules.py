@@ -200,15 +200,43 @@ def test_balances_are_derived_from_entries_and_the_invariant_refuses_overspendin
         post(ZERO, EntryKind.TOP_UP, 0)
 
 
-@given(st.lists(st.tuples(st.sampled_from(list(EntryKind)), st.integers(1, 10_000)), max_size=60))
-def test_any_accepted_sequence_keeps_the_invariant(entries):
+def _model_accepts(sums: dict[str, int], kind: str, amount: int) -> bool:
+    """An independent model of the budget rule: the sums of the accepted entries so far."""
+    total = sums["top-up"] + (amount if kind == "top-up" else 0)
+    released = sums["release"] + (amount if kind == "release" else 0)
+    paid = sums["pay"] + (amount if kind == "pay" else 0)
+    reserved = sums["reserve"] + (amount if kind == "reserve" else 0) - released - paid
+    return reserved >= 0 and paid >= 0 and reserved + paid <= total
+
+
+@given(st.lists(st.tuples(st.sampled_from([k.value for k in EntryKind]), st.integers(1, 10_000)), max_size=60))
+def test_an_entry_is_accepted_exactly_when_the_model_says_the_budget_allows_it(entries):
+    # Not "holds() after post()" (post refuses exactly what holds() would reject): a model built
+    # from sums of the accepted entries decides, and post() must agree both ways, so a post()
+    # that refuses everything fails as surely as one that accepts an overspend.
     b = ZERO
+    sums = {k.value: 0 for k in EntryKind}
     for kind, amount in entries:
+        expected = _model_accepts(sums, kind, amount)
         try:
             b = post(b, kind, amount)
+            accepted = True
         except StateConflict:
-            continue
-        assert b.holds() and b.remaining_cents >= 0
+            accepted = False
+        assert accepted == expected, (kind, amount, sums)
+        if accepted:
+            sums[kind] += amount
+        reserved = sums["reserve"] - sums["release"] - sums["pay"]
+        assert (b.total_cents, b.reserved_cents, b.paid_cents) == (sums["top-up"], reserved, sums["pay"])
+        assert b.remaining_cents == sums["top-up"] - reserved - sums["pay"] >= 0
+
+
+def test_entries_within_the_budget_are_accepted():
+    b = post(ZERO, "top-up", 1_000)
+    b = post(b, "reserve", 1_000)  # exactly the budget: allowed
+    b = post(b, "pay", 400)
+    b = post(b, "release", 600)
+    assert (b.total_cents, b.reserved_cents, b.paid_cents, b.remaining_cents) == (1_000, 0, 400, 600)
 
 
 def test_projected_exhaustion_follows_the_recent_pace():

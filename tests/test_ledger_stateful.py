@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from veilig.errors import VeiligError
 from veilig.ledger.errors import RuleViolation, StateConflict
-from veilig.ledger.rules import REASON_CEILING, compute_grant
+from veilig.ledger.rules import REASON_CEILING
 from veilig.ledger.schemas import ApplicationIn, PilotIn
 from veilig.storage import ledger_repo as L
 from veilig.storage.ledger_tables import LedgerEntry, LedgerEvent, LedgerIdempotency
@@ -120,7 +120,9 @@ def machine_for(database):
                 invoice_amount_cents=invoice, invoice_date=self.opens if complete else None, products=["SKG* hangslot"],
             )
             key = self._key()
-            grant = compute_grant(invoice, 50, self.max_grant)
+            # The model's own grant rule (the pilot's 50 %, rounded down to the cent, capped), not
+            # the product's compute_grant: with it, a wrong rounding or cap would agree with itself.
+            grant = min(invoice // 2, self.max_grant)
             taken = any(a["house"] == house and a["status"] not in ("rejected", "withdrawn") for a in self.model.values())
             try:
                 app = L.apply(self.db, fields, pilot_id=self.pilot_id, idempotency_key=key, now=self.now)

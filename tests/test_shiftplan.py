@@ -256,8 +256,28 @@ def test_the_backtest_is_the_previous_periods_plan_scored_against_what_happened(
     prev = shift_plan(demo, "jeugd", week="2025-W09", pairs=2, backtest=False)
     areas = plan.areas
     theme = demo[demo["category"] == "overlast_jeugd"]
-    again = plan_coverage(prev.table, theme, areas, cal.parse_iso_week("2025-W09"))
-    assert plan.coverage == again
+    # Independently of plan_coverage: each W09 incident's area by point-in-polygon (hotspot parts
+    # first, then its buurt), its shift from the wall clock, and whether W09's plan flagged it.
+    utc = [pd.Timestamp(t).tz_convert("UTC") for t in theme["occurred_at"]]
+    lo_w, hi_w = _wall_interval("00-24", dt.date(2025, 2, 24))[0], _wall_interval("00-24", dt.date(2025, 3, 2))[1]
+    flagged = {(str(d), str(sh), str(a)) for d, sh, a in zip(prev.table["date"], prev.table["shift"], prev.table["area_id"])}
+    hot = areas[areas["area_kind"] == "hotspot"]
+    n = captured = 0
+    for t, x, y, buurt in zip(utc, theme["x"], theme["y"], theme["buurt"]):
+        if not (lo_w <= t < hi_w):
+            continue
+        n += 1
+        pt = shapely.Point(float(x), float(y))
+        inside = [a for a, g in zip(hot["area_id"], hot.geometry) if g.intersects(pt)]
+        area = sorted(inside)[0] if inside else buurt
+        for day in (t.tz_convert(TZ).date() - dt.timedelta(days=1), t.tz_convert(TZ).date()):
+            for name in ("08-16", "16-24", "00-08"):
+                lo, hi = _wall_interval(name, day)
+                if lo <= t < hi and (day.isoformat(), name, str(area)) in flagged:
+                    captured += 1
+    assert n > 0
+    assert (plan.coverage.n_incidents, plan.coverage.n_captured) == (n, captured)
+    assert plan.coverage.hit_rate == pytest.approx(captured / n)
     assert (plan.coverage.start, plan.coverage.end) == (dt.date(2025, 2, 24), dt.date(2025, 3, 2))
     assert "2025-02-24" in plan.coverage_note
 
@@ -412,6 +432,24 @@ def test_planners_see_no_small_counts_in_the_backtest():
 
 # ---------------------------------------------------------------------------------- invariant
 
+def _wall_interval(name: str, day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """A shift "HH-HH" on ``day`` as real instants, from the wall clock with zoneinfo (not the
+    product's Shift.interval): a start in the spring gap is the instant the clock jumps, an
+    ambiguous autumn hour the first one (fold 0); end 24 is the next midnight; an end before
+    the start is on the next day."""
+    from zoneinfo import ZoneInfo
+
+    ams = ZoneInfo("Europe/Amsterdam")
+    a, b = (int(h) for h in name.split("-"))
+    start = dt.datetime.combine(day, dt.time(a), tzinfo=ams)
+    if b == 24:
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=ams)
+    else:
+        end = dt.datetime.combine(day + dt.timedelta(days=1 if b < a else 0), dt.time(b), tzinfo=ams)
+    utc = dt.timezone.utc
+    return pd.Timestamp(start.astimezone(utc)), pd.Timestamp(end.astimezone(utc))
+
+
 _SHIFT_SETS = ["08-16,16-24,00-08", "00-12,12-24", "22-06,06-14,14-22", "02-10,10-18"]
 _FIRST_DAYS = [dt.date(2025, 3, 29), dt.date(2025, 10, 25), dt.date(2025, 6, 3)]
 
@@ -458,7 +496,7 @@ def test_coverage_counts_an_incident_as_captured_exactly_when_its_area_was_flagg
         n += 1
         for day in (t.date() - dt.timedelta(days=1), t.date()):
             for s in shifts:
-                lo, hi = s.interval(day)
+                lo, hi = _wall_interval(s.name, day)
                 if lo <= t < hi and (day, s.name, area) in flagged:
                     captured += 1
     assert (cov.n_incidents, cov.n_captured) == (n, captured)
