@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import add_users, free_port, start_server, stop_server
+from helpers import add_users, free_port, require, start_server, stop_server
 from test_browser import CHROMIUM, _skip_reason, _watch
 
 pytestmark = pytest.mark.browser
@@ -29,13 +29,9 @@ INVOICE = date.today() - timedelta(days=10)
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    reason = _skip_reason() or (None if AXE.exists() else "axe-core is not vendored (scripts/vendor_static.sh)")
-    if reason:
-        import os
-
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    reason = _skip_reason()
+    require(reason is None, reason or "")
+    require(AXE.exists(), "axe-core is not vendored (scripts/vendor_static.sh)")
     tmp = tmp_path_factory.mktemp("pages")
     env = {"VEILIG_DATABASE_URL": f"sqlite:///{tmp / 'p.db'}", "VEILIG_TILES_ENABLED": "false",
            "VEILIG_DATA_DIR": str(tmp)}
