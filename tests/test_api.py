@@ -170,7 +170,7 @@ def test_a_wrong_token_is_refused(service):
 @pytest.mark.parametrize("query,fragment", [
     ("category=fietsen", "unknown category"),
     ("category=drugs&start=2025-05-01&end=2025-01-01", "lies before"),
-    ("category=drugs&start=01-05-2025", "start"),
+    ("category=drugs&start=31-13-2025", "start"),
     ("category=drugs&start=2025-02-30", "start"),
 ])
 def test_bad_query_gives_a_clear_4xx(service, query, fragment):
@@ -179,6 +179,15 @@ def test_bad_query_gives_a_clear_4xx(service, query, fragment):
         r = client.get(f"{path}?{query}", headers=auth(tokens, "analyst"))
         assert 400 <= r.status_code < 500, (path, r.status_code, r.text[:200])
         assert fragment in r.json()["detail"]
+
+
+def test_the_map_reads_a_dutch_date_and_the_json_api_iso_only(service):
+    # People type dates in the map's control bar (DD-MM-JJJJ); API clients send ISO dates.
+    client, tokens, _ = service
+    h = auth(tokens, "analyst")
+    assert client.get("/maps/hotspots?category=drugs&start=01-05-2025", headers=h).status_code == 200
+    r = client.get("/api/v1/hotspots?category=drugs&start=01-05-2025", headers=h)
+    assert r.status_code == 422 and "start" in r.json()["detail"]
 
 
 def test_rhythm_bad_input_is_a_clear_4xx(service):

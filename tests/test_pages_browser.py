@@ -444,3 +444,36 @@ def test_analyst_changes_the_hotspot_map_with_the_control_bar_and_downloads_it(s
         assert "Geen toegang" in page.inner_text("h1")
     finally:
         context.close()
+
+
+def test_the_intake_form_works_from_the_keyboard_alone(site, chromium):
+    """Skip link first, then the fields in reading order; Enter submits; the error summary links to the field."""
+    base, tokens = site
+    _ensure_pilot(base, tokens)
+    context, page, problems = _session(chromium, base, tokens["subsidy"])
+    try:
+        page.goto(f"{base}/balie/aanvragen/nieuw")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Naar de inhoud"
+        page.focus("#applicant_name")
+        order = []
+        for _ in range(5):
+            order.append(page.evaluate("document.activeElement.id"))
+            page.keyboard.press("Tab")
+        assert order == ["applicant_name", "postcode", "house_number", "house_number_addition", "buurt"]
+        page.focus("#applicant_name")
+        page.keyboard.type("T. Toetsenbord")
+        page.keyboard.press("Tab")
+        page.keyboard.type("2715 KL")
+        page.keyboard.press("Tab")
+        page.keyboard.type("negen")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".error-summary")
+        link = page.locator(".error-summary a[href='#house_number']")
+        assert link.count() == 1
+        link.focus()
+        page.keyboard.press("Enter")
+        assert page.evaluate("location.hash") == "#house_number"
+        assert _real(problems) == [], problems
+    finally:
+        context.close()

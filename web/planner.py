@@ -85,9 +85,13 @@ def backtest_sentence(coverage: dict | None, note: str | None) -> str:
             f"incidenten viel{counts} (de trefkans){tail}.")
 
 
-def plan_csv(table: pd.DataFrame) -> str:
-    """The plan table with Dutch headers, through the one CSV writer (formula cells neutralised)."""
-    keep = table[table["expected"].fillna(0) >= MIN_EXPECTED] if len(table) else table
+def plan_csv(table: pd.DataFrame, drop_no_priority: bool = True) -> str:
+    """The plan table with Dutch headers, through the one CSV writer (formula cells neutralised).
+
+    The page's CSV leaves out rows that are no priority (expected 0,00), as the page does; the
+    API's CSV (``drop_no_priority=False``) keeps one row per row of its JSON.
+    """
+    keep = table[table["expected"].fillna(0) >= MIN_EXPECTED] if len(table) and drop_no_priority else table
     def cell(col: str, value):
         if col == "area_kind":
             return AREA_KIND_NL.get(value, value)

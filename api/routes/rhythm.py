@@ -112,7 +112,9 @@ def plan(
     if user.role != ANALYST:
         result = suppress_small_counts(result, get_settings(request).small_count_threshold, keep_zero=True)
     if "text/csv" in request.headers.get("accept", ""):
-        return Response(result.to_csv(), media_type="text/csv; charset=utf-8",
+        from veilig.web.planner import plan_csv
+
+        return Response(plan_csv(result.table, drop_no_priority=False), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="dienstenplan.csv"'})
     return JSONResponse(result.to_dict())
 
