@@ -113,6 +113,36 @@ def import_buurtstats(
     out.print(f"{file.name}: statistics for {n} buurten imported")
 
 
+@import_app.command("exposure")
+def import_exposure(
+    file: Annotated[Optional[Path], typer.Argument(help="CSV or GeoPackage: CBS square code (E0934N4545) or RD "
+                                                          "lower-left x/y, and a value column")] = None,
+    column: Annotated[Optional[str], typer.Option(help="value column (default: aantal_woningen/woningen, "
+                                                       "else aantal_inwoners/inwoners)")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="dwellings or inhabitants (default: from the column name)")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="remove the grid: the null is uniform again")] = False,
+) -> None:
+    """Import a 100 m grid of dwellings or inhabitants (CBS vierkantstatistieken) as the hotspot null's exposure."""
+    from veilig.geo.exposure import read_exposure_file
+    from veilig.storage.exposure import clear_exposure, store_exposure
+
+    from .context import cli_database
+
+    if clear:
+        n = clear_exposure(cli_database())
+        out.print(f"blootstellingsraster verwijderd ({n} vierkanten): hotspots verwachten weer naar oppervlakte")
+        return
+    if file is None:
+        raise VeiligError("geef een bestand (CSV of GeoPackage), of --clear")
+    cells = read_exposure_file(file, column=column, kind=kind)  # all rows checked before anything is stored
+    n = store_exposure(cli_database(), cells)
+    what = {"dwellings": "woningen", "inhabitants": "inwoners"}[cells.kind]
+    out.print(f"{file.name}: {n} vierkanten van {cells.size:g} m met {cells.value.sum():,.0f} {what} geïmporteerd; "
+              f"nulhypothese van de hotspots: '{cells.null_model}'")
+    for note in cells.notes:
+        out.print(f"[yellow]let op:[/yellow] {note}")
+
+
 def demo(
     out_file: Annotated[Path, typer.Option("--out", help="FILE.csv, FILE.gpkg or FILE.parquet")],
     seed: Annotated[int, typer.Option(help="random seed; same seed, same file")] = 1,
@@ -155,7 +185,8 @@ def serve(
     from .app import create_app
 
     settings = get_settings().model_copy(update={
-        "host": host or get_settings().host, "port": port or get_settings().port})
+        # "is not None": port 0 (let the OS pick a free port, as the tests do) is a port, not "unset".
+        "host": host or get_settings().host, "port": port if port is not None else get_settings().port})
     app = create_app(settings)
     import logging
 

@@ -41,20 +41,81 @@ def named_buurten(db: Database, stats=None):
 EARLIEST, LATEST = date(1970, 1, 1), date(2100, 12, 31)
 
 
-def public_result(result: HotspotResult, threshold: int) -> HotspotResult:
-    """The result as non-analysts may see it: small counts hidden in every layer, cluster
-    outlines snapped so they do not point at incidents, no incident points."""
-    import dataclasses
+_secrets: dict[str, bytes] = {}
 
-    from veilig.geo.privacy import coarsen_shapes, hide_small_counts
 
-    return dataclasses.replace(
-        result,
-        clusters=coarsen_shapes(hide_small_counts(result.clusters, threshold)),
-        grid=hide_small_counts(result.grid, threshold),
-        buurten=hide_small_counts(result.buurten, threshold),
-        points=result.points.iloc[0:0],
-    )
+def disclosure_secret(settings) -> bytes:
+    """The record-key secret of the disclosure layer: ``VEILIG_DISCLOSURE_SECRET`` or, by default,
+    32 random bytes generated once into ``data_dir/disclosure.key`` (mode 0600) and reused, so the
+    same incident keeps the same record key across restarts."""
+    import hashlib
+    import os
+    import secrets
+
+    if settings.disclosure_secret:
+        return hashlib.blake2b(settings.disclosure_secret.encode(), digest_size=32).digest()
+    path = settings.data_dir / "disclosure.key"
+    cached = _secrets.get(str(path))
+    if cached is not None:
+        return cached
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    text = path.read_text().strip()
+    if len(text) < 32:
+        raise VeiligError(f"{path}: the disclosure key is damaged; remove it to generate a new one")
+    value = hashlib.blake2b(text.encode(), digest_size=32).digest()
+    _secrets[str(path)] = value
+    return value
+
+
+def public_result(result: HotspotResult, settings, previous: HotspotResult | None = None) -> HotspotResult:
+    """The result as non-analysts may see it (:func:`veilig.geo.privacy.public_hotspots`): counts
+    perturbed and small ones hidden, no z or p, totals and shares hidden beside hidden counts,
+    cluster outlines snapped, no incident points. ``settings`` may be a bare threshold (the
+    process settings then give the secret)."""
+    from veilig.geo.privacy import public_hotspots
+
+    if isinstance(settings, int):
+        from veilig.settings import get_settings
+
+        threshold, secret = settings, disclosure_secret(get_settings())
+    else:
+        threshold, secret = settings.small_count_threshold, disclosure_secret(settings)
+    return public_hotspots(result, threshold, secret, previous=previous)
+
+
+def public_period(db: Database, start: date | None, end: date | None):
+    """The aligned period a non-analyst asked for (:func:`veilig.geo.privacy.aligned_period`):
+    refused (400) unless a whole ISO week, month, quarter or whole years; none given means the
+    whole calendar years of the data. ``None`` when the database holds no incidents."""
+    from veilig.geo.privacy import aligned_period
+
+    check_period(start, end)
+    return aligned_period(start, end, incident_span(db))
+
+
+def public_hotspot_result(db: Database, settings, category: str, start: date | None, end: date | None,
+                          with_previous: bool = False) -> HotspotResult:
+    """The hotspot analysis of an aligned period as a non-analyst sees it (with the change against
+    the previous unit when asked)."""
+    period = public_period(db, start, end)
+    if period is None:
+        result = hotspot_result(db, category, start, end)
+        return public_result(result, settings)
+    result = hotspot_result(db, category, period.start, period.end)
+    previous = None
+    if with_previous:
+        prev = period.previous()
+        span = incident_span(db)
+        if span is not None and span[0] <= prev.start:
+            previous = hotspot_result(db, category, prev.start, prev.end)
+    return public_result(result, settings, previous=previous)
 
 
 def check_period(start: date | None, end: date | None) -> None:
@@ -87,8 +148,10 @@ def hotspot_result(
     incidents = load_incidents(db, categories=categories, start=load_from, end=end)
     span = incident_span(db)
     stats = load_buurt_stats(db)
+    from veilig.storage.exposure import load_exposure
+
     result = compute_hotspots(incidents, category, start, end, params, buurten=named_buurten(db, stats),
-                              stats=stats, data_start=span[0] if span else None)
+                              stats=stats, data_start=span[0] if span else None, exposure=load_exposure(db))
     with _lock:
         _results[key] = result
         while len(_results) > _MAX_RESULTS:

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         default=(), description="Extra origins (scheme://host:port) whose form posts are accepted, "
         "e.g. the public address behind a reverse proxy; the request's own origin always is"
     )
+    disclosure_secret: str | None = Field(
+        default=None, repr=False,
+        description="Secret of the record keys of the disclosure layer (cell key method); "
+        "default: generated once into data_dir/disclosure.key",
+    )
     demo_seed: int = 1
     demo_years: int = 3
 

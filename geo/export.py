@@ -27,7 +27,7 @@ from .crs import WGS84
 
 #: GeoPackage layer per feature kind.
 GPKG_LAYERS: dict[str, str] = {"cluster": "clusters", "grid": "grid", "buurt": "buurten"}
-_GPKG_GEOMETRY: dict[str, str] = {"cluster": "Polygon", "grid": "Polygon", "buurt": "MultiPolygon"}
+_GPKG_GEOMETRY: dict[str, str] = {"cluster": "MultiPolygon", "grid": "Polygon", "buurt": "MultiPolygon"}
 
 #: Decimals of WGS84 coordinates (1e-7 degree is about 1 cm).
 WGS84_DECIMALS = 7
@@ -151,7 +151,7 @@ def write_geopackage(result, path: str | Path) -> Path:
             for kind, gdf in result.layers().items():
                 pyogrio.write_dataframe(
                     _gpkg_frame(gdf), tmp, layer=GPKG_LAYERS[kind], driver="GPKG",
-                    geometry_type=_GPKG_GEOMETRY[kind], promote_to_multi=kind == "buurt",
+                    geometry_type=_GPKG_GEOMETRY[kind], promote_to_multi=kind in ("buurt", "cluster"),
                     append=tmp.exists(), layer_metadata=meta if kind == "cluster" else None,
                 )
 

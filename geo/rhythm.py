@@ -158,6 +158,10 @@ class RhythmResult:
     alpha: float = DEFAULT_ALPHA
     suppressed_below: int | None = None
     area: str | None = None
+    #: Cell keys (:mod:`veilig.geo.privacy.cellkey`) of ``counts`` (7 x 24), ``months`` (12),
+    #: ``holidays`` (one per mark) and ``total``, when the incidents carried a ``record_key``
+    #: column; what the disclosure layer perturbs the published counts with. Never in JSON.
+    cell_keys: dict | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         """JSON-ready: ``theme``, ``start``, ``end``, ``buurt``, ``area``, ``counts``, ``peaks``,
@@ -190,13 +194,17 @@ class RhythmResult:
             p for p in self.peaks if not _is_small(p.count, threshold, keep_zero)
         ]
         holidays = [{**h, "n_incidents": hide(h.get("n_incidents"))} for h in self.holidays]
+        counts = [[hide(c) for c in row] for row in self.counts]
+        months = [hide(c) for c in self.months]
+        # The total beside a hidden cell gives it back (total minus the visible cells).
+        any_hidden = any(c is None for row in counts for c in row) or any(c is None for c in months)
         return dataclasses.replace(
             self,
-            counts=[[hide(c) for c in row] for row in self.counts],
+            counts=counts,
             peaks=peaks,
-            months=[hide(c) for c in self.months],
+            months=months,
             holidays=holidays,
-            total=hide(self.total),
+            total=None if any_hidden else hide(self.total),
             suppressed_below=threshold,
         )
 
@@ -394,7 +402,12 @@ def rhythm(
     code = check_buurt(buurt, buurten) if buurt is not None else None
     period = resolve_period(incidents, start, end)
     local = _theme_local_times(incidents, categories, period, code)
-    return _rhythm_of(local, theme_key, categories, period, code, alpha, exclude_holidays)
+    return _rhythm_of(local, theme_key, categories, period, code, alpha, exclude_holidays,
+                      _record_keys(incidents))
+
+
+def _record_keys(incidents: pd.DataFrame) -> pd.Series | None:
+    return incidents["record_key"] if "record_key" in incidents.columns else None
 
 
 def rhythm_by_buurt(
@@ -423,7 +436,8 @@ def rhythm_by_buurt(
     local = _theme_local_times(incidents, categories, period, None)
     codes = incidents.loc[local.index, "buurt"].astype("string").str.upper()
     return {
-        code: _rhythm_of(local[codes == code], theme_key, categories, period, code, alpha, exclude_holidays)
+        code: _rhythm_of(local[codes == code], theme_key, categories, period, code, alpha, exclude_holidays,
+                         _record_keys(incidents))
         for code in buurten["statcode"].astype(str)
     }
 
@@ -448,13 +462,23 @@ def _rhythm_of(
     buurt: str | None,
     alpha: float,
     exclude_holidays: bool,
+    record_keys: pd.Series | None = None,
 ) -> RhythmResult:
+    from .privacy.cellkey import cell_keys, total_key
+
     special = cal.special_day_mask(local)
     marks = cal.calendar_marks(period)
+    rk = None if record_keys is None else record_keys.reindex(local.index).to_numpy(dtype=np.uint64)
+    mark_keys: list[float] = []
     for mark in marks:
         lo, hi = pd.Timestamp(mark["start"]), pd.Timestamp(mark["end"])
-        mark["n_incidents"] = int(((local >= lo) & (local < hi)).sum())
+        inside = ((local >= lo) & (local < hi)).to_numpy(dtype=bool)
+        mark["n_incidents"] = int(inside.sum())
+        if rk is not None:
+            mark_keys.append(total_key(rk[inside]))
     if exclude_holidays:
+        if rk is not None:
+            rk = rk[~special]
         local = local[~special]
         hours = cal.hour_exposure(period, exclude=cal.special_day_mask(cal.hour_starts(period)))
     else:
@@ -468,6 +492,14 @@ def _rhythm_of(
         for w, h in zip(*np.nonzero(is_peak), strict=True)
     ]
     peaks.sort(key=lambda pk: (-pk.count, pk.q, pk.weekday, pk.hour))
+    keys = None
+    if rk is not None:
+        keys = {
+            "counts": cell_keys(flat.astype(np.int64), rk, 168).reshape(7, 24),
+            "months": cell_keys(local.dt.month.to_numpy().astype(np.int64) - 1, rk, 12),
+            "holidays": mark_keys,
+            "total": total_key(rk),
+        }
     return RhythmResult(
         theme=theme,
         categories=categories,
@@ -483,4 +515,5 @@ def _rhythm_of(
         exclude_holidays=exclude_holidays,
         alpha=alpha,
         area=buurt,
+        cell_keys=keys,
     )

@@ -1003,3 +1003,16 @@ def verify_ledger(db: Database, pilot_id: int | None = None, *, now: datetime | 
         pilot_id=pilot.id, entries=len(entries), total_cents=balances.total_cents, reserved_cents=balances.reserved_cents,
         paid_cents=balances.paid_cents, ok=not problems, problems=problems,
     )
+
+
+def postcodes_by_buurt(db: Database) -> dict[str, list[str]]:
+    """The six-digit postcodes of each buurt in the loaded CBS postcode table (empty when none is loaded).
+
+    Read by the near-repeat outreach list (which doors are next in line); no personal data.
+    """
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(PC.c.buurt, PC.c.postcode).distinct().order_by(PC.c.buurt, PC.c.postcode)).all()
+    out: dict[str, list[str]] = {}
+    for buurt, postcode in rows:
+        out.setdefault(str(buurt), []).append(str(postcode))
+    return out

@@ -83,3 +83,4 @@ class Meta(Base):
 
 from . import ledger_tables  # noqa: E402,F401  (registers the ledger's tables)
 from . import auth_tables  # noqa: E402,F401  (users, sessions, audit log)
+from . import exposure_tables  # noqa: E402,F401  (the exposure grid of the hotspot null)

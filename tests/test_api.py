@@ -235,11 +235,15 @@ def test_small_counts_are_hidden_from_planners_but_not_from_analysts(service):
     p = {b["statcode"]: b["n_incidents"] for b in planner}
     small = [code for code, n in a.items() if 0 < n < 5]
     assert small, "the month should have buurten with 1-4 burglaries"
-    for code in small:
-        assert p[code] is None
+    # Planners get counts perturbed by the cell key method (at most 2 off), never below 5;
+    # counts of 1 and 2 can never be published, zero stays zero.
     for code, n in a.items():
-        if n == 0 or n >= 5:
-            assert p[code] == n
+        if n == 0:
+            assert p[code] == 0
+        elif n <= 2:
+            assert p[code] is None
+        else:
+            assert p[code] is None or (p[code] >= 5 and abs(p[code] - n) <= 2)
 
 
 def test_subsidy_over_http_honours_the_idempotency_key(service):

@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import (
     APIRouter,
     Depends,
@@ -24,7 +23,7 @@ from veilig.errors import VeiligError
 from veilig.geo.categories import GROUPS, label_table
 from veilig.geo.hotspots import HotspotParams
 from veilig.geo.io import SUPPORTED, read_incidents
-from veilig.geo.privacy import hide_small_counts
+from veilig.geo.privacy import DISCLOSURE_NOTE_NL
 from veilig.storage import Database
 from veilig.storage.auth import Principal, audit
 from veilig.storage.incidents import store_incidents
@@ -38,7 +37,7 @@ from ..deps import (
     get_settings,
     require_roles,
 )
-from ..services import hotspot_result, named_buurten, public_result
+from ..services import hotspot_result, named_buurten, public_hotspot_result
 
 router = APIRouter(prefix="/api/v1", tags=["analyse"])
 
@@ -79,6 +78,7 @@ class StatsResponse(BaseModel):
     rates_available: bool
     note: str | None
     synthetic: bool
+    disclosure: str | None = None
     buurten: list[BuurtStats]
 
 
@@ -96,7 +96,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _params(method: str, eps: float, min_samples: int, cell: float) -> HotspotParams:
+def _params(method: str, eps: float, min_samples: int, cell: float | None) -> HotspotParams:
+    cell = HotspotParams().cell if cell is None else cell  # default cell: the engine's own
     return HotspotParams(method=method.strip().lower(), eps=eps, min_samples=min_samples, cell=cell)
 
 
@@ -117,7 +118,7 @@ def hotspots(
     method: str = "dbscan",
     eps: float = 150.0,
     min_samples: int = 5,
-    cell: float = 100.0,
+    cell: float | None = None,
     fmt: Annotated[str, Query(alias="format", pattern="^(json|geojson|gpkg|csv)$",
                               description="json (default), or a download: geojson, gpkg (RD New), csv")] = "json",
     user: Principal = Depends(require_roles(ANALYST, PLANNER)),
@@ -127,19 +128,14 @@ def hotspots(
     if user.role != ANALYST and params != HotspotParams():
         # A tiny eps with min_samples 1 would turn every incident into its own "cluster".
         raise HTTPException(status_code=403, detail="alleen analisten mogen methode, eps, min_samples of cel wijzigen")
-    result = hotspot_result(db, category, start, end, params)
     if user.role == ANALYST:
-        shown, collection = result, result.to_geojson()
-    else:
-        threshold = get_settings(request).small_count_threshold
-        shown = public_result(result, threshold)
+        shown = hotspot_result(db, category, start, end, params)
         collection = shown.to_geojson()
-        meta = collection.get("metadata", {})
-        if isinstance(meta.get("n_incidents"), int) and 0 < meta["n_incidents"] < threshold:
-            meta["n_incidents"] = None
-            if fmt == "gpkg":
-                # The GeoPackage's metadata carries the total; below the threshold it is not given out.
-                raise HTTPException(status_code=403, detail="te weinig incidenten in deze periode voor een download")
+    else:
+        # Non-analysts: an aligned period and the disclosure layer (veilig.geo.privacy).
+        shown = public_hotspot_result(db, get_settings(request), category, start, end)
+        collection = shown.to_geojson()
+        collection.setdefault("metadata", {})["disclosure"] = DISCLOSURE_NOTE_NL
     if fmt == "json":
         return JSONResponse(collection)
     return hotspot_download(shown, collection, fmt, category, start, end)
@@ -199,23 +195,23 @@ def neighbourhood_stats(
     db: Database = Depends(get_db),
 ) -> StatsResponse:
     check_category_for_role(user, category)
-    result = hotspot_result(db, category, start, end)
+    if user.role == ANALYST:
+        result = hotspot_result(db, category, start, end)
+    else:
+        # Non-analysts: an aligned period, the change against the previous unit, and the
+        # disclosure layer (veilig.geo.privacy): perturbed counts, no z/p, no total beside a hidden count.
+        result = public_hotspot_result(db, get_settings(request), category, start, end, with_previous=True)
     table = result.buurt_table()
-    if user.role != ANALYST:
-        table = hide_small_counts(table, get_settings(request).small_count_threshold)
     rows = [BuurtStats(**{k: _clean(v) for k, v in rec.items() if k in BuurtStats.model_fields})
             for rec in table.to_dict("records")]
-    threshold = get_settings(request).small_count_threshold
-    # The city total minus the visible buurten would give a hidden count back: hide it too.
-    any_hidden = user.role != ANALYST and bool(table.get("suppressed", pd.Series(dtype=bool)).any())
     rates = bool(table["dwellings"].notna().any()) if "dwellings" in table else False
     return StatsResponse(
         category=result.category, start=result.start, end=result.end,
-        n_incidents=result.n_incidents if user.role == ANALYST or (
-            not any_hidden and (result.n_incidents == 0 or result.n_incidents >= threshold)) else None,
+        n_incidents=result.n_incidents,
         rates_available=rates,
         note=None if rates else "Geen woningaantallen geïmporteerd: alleen aantallen, geen rate per 1.000 woningen.",
         synthetic=result.synthetic, buurten=rows,
+        disclosure=None if user.role == ANALYST else DISCLOSURE_NOTE_NL,
     )
 
 

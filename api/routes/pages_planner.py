@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from veilig.errors import VeiligError
 from veilig.geo import calendar_nl as cal
-from veilig.geo.rhythm import THEME_LABELS_NL, suppress_small_counts
+from veilig.geo.rhythm import THEME_LABELS_NL
 from veilig.storage import Database
 from veilig.storage.auth import Principal
 from veilig.storage.incidents import incident_span
@@ -24,7 +24,7 @@ from veilig.web import planner as view
 from veilig.web.render import page
 
 from ..deps import ANALYST, PLANNER, get_db, get_settings, require_roles
-from .rhythm import plan_for
+from .rhythm import plan_for, public_plan
 
 router = APIRouter(prefix="/planning", tags=["pagina's"], include_in_schema=False)
 planners = require_roles(ANALYST, PLANNER)
@@ -65,7 +65,7 @@ def _choices(request: Request, db: Database) -> tuple[dict, dict[str, str]]:
 def _plan(request: Request, db: Database, user: Principal, c: dict):
     result = plan_for(db, c["thema"], c["week"], None, None, c["koppels"])
     if user.role != ANALYST:
-        result = suppress_small_counts(result, get_settings(request).small_count_threshold, keep_zero=True)
+        result = public_plan(result, get_settings(request).small_count_threshold)  # the disclosure layer
     return result
 
 

@@ -7,15 +7,22 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from veilig.geo.privacy import (
+    DISCLOSURE_NOTE_NL,
+    coarsen_shapes,
+    public_plan,
+    public_rhythm,
+    with_record_keys,
+)
 from veilig.geo.rhythm import rhythm as compute_rhythm
-from veilig.geo.rhythm import suppress_small_counts, theme_categories
+from veilig.geo.rhythm import theme_categories
 from veilig.geo.shiftplan import ShiftPlan, shift_plan
 from veilig.storage import Database
 from veilig.storage.auth import Principal
 from veilig.storage.incidents import incident_span, load_incidents
 
 from ..deps import ANALYST, PLANNER, get_db, get_settings, require_roles
-from ..services import check_period, hotspot_result, named_buurten
+from ..services import check_period, disclosure_secret, hotspot_result, named_buurten, public_period
 
 router = APIRouter(prefix="/api/v1/rhythm", tags=["ritme van de stad"])
 planners = require_roles(ANALYST, PLANNER)
@@ -57,7 +64,10 @@ def plan_for(db: Database, theme: str, week: str | None, start: date | None, end
             if first <= last:
                 result = hotspot_result(db, _hotspot_category(theme, categories), first, last)
                 if len(result.clusters):
-                    hotspots = result.clusters
+                    # Snapped like the hotspot map's outlines (veilig.geo.privacy): the plan areas
+                    # reach planners' maps, and circle fits to the buffer arcs would give
+                    # incident locations back. The buurten cut by them inherit the snapped edges.
+                    hotspots = coarsen_shapes(result.clusters)
     buurten = named_buurten(db)
     if hotspots is not None:
         from veilig.geo.placenames import place_names
@@ -84,15 +94,23 @@ def rhythm(
 ) -> JSONResponse:
     check_period(start, end)
     categories = theme_categories(theme.strip().lower())
+    settings = get_settings(request)
+    if user.role != ANALYST:
+        # An aligned period and the disclosure layer (veilig.geo.privacy).
+        period = public_period(db, start, end)
+        if period is not None:
+            start, end = period.start, period.end
     incidents = load_incidents(db, categories=categories, start=start, end=end)
     if start is None or end is None:
         span = incident_span(db)
         if span is not None:
             start, end = start or span[0], end or span[1]
-    result = compute_rhythm(incidents, theme.strip().lower(), start, end, buurt)
-    if user.role != ANALYST:
-        result = suppress_small_counts(result, get_settings(request).small_count_threshold, keep_zero=True)
-    return JSONResponse(result.to_dict())
+    if user.role == ANALYST:
+        return JSONResponse(compute_rhythm(incidents, theme.strip().lower(), start, end, buurt).to_dict())
+    incidents = with_record_keys(incidents, disclosure_secret(settings))
+    result = public_rhythm(compute_rhythm(incidents, theme.strip().lower(), start, end, buurt),
+                           settings.small_count_threshold)
+    return JSONResponse({**result.to_dict(), "disclosure": DISCLOSURE_NOTE_NL})
 
 
 @router.get("/plan", summary="Dienstenplan: welke gebieden per dienst, met terugblik (trefkans, PAI)")
@@ -108,9 +126,11 @@ def plan(
     db: Database = Depends(get_db),
 ) -> Response:
     check_period(start, end)
+    if user.role != ANALYST and (start is not None or end is not None):
+        public_period(db, start, end)  # whole weeks, months, quarters or years only (400 otherwise)
     result = plan_for(db, theme, week, start, end, pairs, day)
     if user.role != ANALYST:
-        result = suppress_small_counts(result, get_settings(request).small_count_threshold, keep_zero=True)
+        result = public_plan(result, get_settings(request).small_count_threshold)
     if "text/csv" in request.headers.get("accept", ""):
         from veilig.web.planner import plan_csv
 
@@ -131,10 +151,14 @@ def rhythm_map_inputs(db: Database, role: str, settings, theme: str, week: str |
     categories = theme_categories(theme)
     span = incident_span(db)
     incidents = load_incidents(db, categories=categories)
+    if role != ANALYST:
+        incidents = with_record_keys(incidents, disclosure_secret(settings))
     if week is None:
         last = span[1] if span else date.today()
         week = cal.iso_week_of(last + timedelta(days=1))
     plan = plan_for(db, theme, week, None, None, pairs, incidents=incidents)
+    if role != ANALYST:
+        plan = public_plan(plan, settings.small_count_threshold)
     table = plan.table
     shift_name = shift or (plan.shifts[1].name if len(plan.shifts) > 1 else plan.shifts[0].name)
     shift_names = [s.name for s in plan.shifts]
@@ -155,10 +179,13 @@ def rhythm_map_inputs(db: Database, role: str, settings, theme: str, week: str |
             from veilig.errors import NotFoundError
 
             raise NotFoundError(f"area: '{selected}' is not one of the plan's areas")
-        result = area_rhythm(incidents, theme, selected, plan.areas,
-                             span[0] if span else None, span[1] if span else None)
+        first, last = (span[0], span[1]) if span else (None, None)
+        if role != ANALYST and span:
+            whole_years = public_period(db, None, None)  # an aligned period: the data's whole years
+            first, last = whole_years.start, whole_years.end
+        result = area_rhythm(incidents, theme, selected, plan.areas, first, last)
         if role != ANALYST:
-            result = suppress_small_counts(result, settings.small_count_threshold, keep_zero=True)
+            result = public_rhythm(result, settings.small_count_threshold)
         counts = result.counts
         peaks = [(p.weekday, p.hour) for p in result.peaks]
         names = plan.areas.set_index("area_id")
@@ -174,6 +201,6 @@ def rhythm_map_inputs(db: Database, role: str, settings, theme: str, week: str |
         "selected_id": selected,
         "weekday": weekday,
         "shift_hours": next(s.clock_hours for s in plan.shifts if s.name == shift_name),
-        "period_label": f"week {week}",
+        "period_label": f"week {week}" + ("" if role == ANALYST else " (aantallen afgerond/verstoord)"),
         "synthetic": bool((incidents["source"] == "demo").any()),
     }
