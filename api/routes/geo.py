@@ -154,6 +154,8 @@ def hotspot_download(result, collection: dict, fmt: str, category: str, start: d
     """What the map shows as a file: GeoJSON (WGS84), GeoPackage (RD New) or CSV (one row per feature)."""
     import json
 
+    import pandas as pd
+
     from veilig.csvout import frame_csv
     from veilig.geo.export import write_geopackage
 
