@@ -88,7 +88,7 @@ def hotspot_map(
     method: str = "dbscan",
     eps: float = 150.0,
     min_samples: int = 5,
-    cell: float = 100.0,
+    cell: float | None = None,
     user: Principal = Depends(require_roles(*MAP_ROLES["hotspots"])),
     db: Database = Depends(get_db),
 ) -> Response:
@@ -100,7 +100,9 @@ def hotspot_map(
 
     start_d, end_d = parse_date(start, "start"), parse_date(end, "end")
     check_period(start_d, end_d)
-    params = HotspotParams(method=method.strip().lower(), eps=eps, min_samples=min_samples, cell=cell)
+    from .geo import _params
+
+    params = _params(method, eps, min_samples, cell)
     if user.role != ANALYST and params != HotspotParams():
         raise HTTPException(status_code=403, detail="alleen analisten mogen methode, eps, min_samples of cel wijzigen")
     settings = get_settings(request)
