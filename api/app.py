@@ -66,13 +66,28 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
 
     app.state.map_cache = MapCache()
 
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from veilig.web.errors import error_page, wants_html
+
     @app.exception_handler(VeiligError)
-    async def _veilig_error(_request: Request, exc: VeiligError) -> JSONResponse:
+    async def _veilig_error(request: Request, exc: VeiligError):
+        if wants_html(request):
+            return error_page(request, exc.status_code, str(exc))
         return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        if wants_html(request):
+            if exc.status_code == 401:
+                return RedirectResponse("/login", status_code=303)
+            return error_page(request, exc.status_code, exc.detail)
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
+                            headers=getattr(exc, "headers", None))
+
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # A bug: log it for the operator, answer in JSON without a traceback or internals.
+    async def _unexpected(request: Request, exc: Exception):
+        # A bug: log it for the operator, answer without a traceback or internals.
         import logging
 
         import traceback
@@ -82,20 +97,26 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
         frames = "".join(traceback.format_tb(exc.__traceback__))
         logging.getLogger("veilig").error("unexpected %s on %s %s\n%s", type(exc).__name__,
                                           request.method, request.url.path, frames)
-        return JSONResponse(status_code=500, content={"detail": "internal error; the operator's log has the details"})
+        if wants_html(request):
+            return error_page(request, 500)
+        return JSONResponse(status_code=500,
+                            content={"detail": "interne fout; het logboek van de beheerder bevat de details"})
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError):
         # Name the field and the rule, without echoing the (possibly personal) input back.
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             problems.append(f"{where}: {err.get('msg')}")
-        return JSONResponse(status_code=422, content={"detail": "; ".join(problems) or "invalid request"})
+        if wants_html(request):
+            fields = ", ".join(dict.fromkeys(str(e.get("loc", ("?",))[-1]) for e in exc.errors()))
+            return error_page(request, 422, f"Controleer: {fields}." if fields else None)
+        return JSONResponse(status_code=422, content={"detail": "; ".join(problems) or "ongeldig verzoek"})
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):
@@ -126,7 +147,7 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
     # The pages' own stylesheet (web/static), apart from the vendored npm assets under /static.
     app.mount("/assets", StaticFiles(directory=web_static), name="assets")
 
-    @app.get("/health", tags=["service"])
+    @app.get("/health", tags=["service"], summary="Werkt de dienst? (en de database)")
     def health(request: Request) -> dict[str, str]:
         from veilig.storage.db import ping
 

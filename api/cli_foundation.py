@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from veilig.dates import parse_date
 from rich.console import Console
 from rich.table import Table
 
@@ -190,15 +192,15 @@ def demo(
     out_file: Annotated[Path, typer.Option("--out", help="FILE.csv, FILE.gpkg or FILE.parquet")],
     seed: Annotated[int, typer.Option(help="random seed; same seed, same file")] = 1,
     incidents: Annotated[Optional[int], typer.Option(help="number of incidents (default: ~5,000 a year)")] = None,
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="first day (default 2023-01-01)")] = None,
-    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="last day (default 2025-12-31)")] = None,
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="first day (default 2023-01-01)")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="last day (default 2025-12-31)")] = None,
 ) -> None:
     """Write a synthetic (demo) incident data set over the real buurten."""
     from veilig.geo.demo import DEFAULT_END, DEFAULT_START, default_demo_size, generate_incidents
     from veilig.geo.io import write_incidents
 
-    s: date = start.date() if start else DEFAULT_START
-    e: date = end.date() if end else DEFAULT_END
+    s: date = parse_date(start, "--start") or DEFAULT_START
+    e: date = parse_date(end, "--end") or DEFAULT_END
     if e < s:
         raise VeiligError(f"--end {e} lies before --start {s}")
     n = incidents if incidents is not None else default_demo_size(s, e)

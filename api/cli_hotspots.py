@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from veilig.dates import parse_date
 from rich.console import Console
 from rich.table import Table
 
@@ -26,10 +28,8 @@ def _fmt(value, fmt: str, empty: str = "-") -> str:
 
 def hotspots(
     category: Annotated[str, typer.Option(help="burglary, drugs or one category (e.g. woninginbraak)")],
-    start: Annotated[Optional[datetime], typer.Option(
-        formats=["%Y-%m-%d"], help="first day (default: first incident)")] = None,
-    end: Annotated[Optional[datetime], typer.Option(
-        formats=["%Y-%m-%d"], help="last day, inclusive (default: last incident)")] = None,
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="first day (default: first incident)")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="last day, inclusive (default: last incident)")] = None,
     raw: Annotated[bool, typer.Option("--raw", help="plain DBSCAN/HDBSCAN clusters (ruwe clustering, no "
                                                     "significance) instead of significant clusters")] = False,
     method: Annotated[str, typer.Option(help="with --raw: dbscan or hdbscan")] = "dbscan",
@@ -59,8 +59,8 @@ def hotspots(
                            cell=HotspotParams().cell if cell is None else cell, band=band,
                            clusters="raw" if raw else "significant").validated()
     resolve_categories(category)  # refuse an unknown category before opening the database
-    start_d = start.date() if start else None
-    end_d = end.date() if end else None
+    start_d = parse_date(start, "--start")
+    end_d = parse_date(end, "--end")
     if start_d and end_d and end_d < start_d:
         raise VeiligError(f"--end {end_d} lies before --start {start_d}")
     if out_file is not None and out_file.suffix.lower() not in (".geojson", ".json", ".gpkg"):

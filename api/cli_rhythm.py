@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from veilig.dates import parse_date
 from rich.console import Console
 from rich.table import Table
 
@@ -16,8 +17,8 @@ out = Console()
 
 def rhythm(
     theme: Annotated[str, typer.Option(help="jeugd, alcohol, evenementen, ondermijning, wijkzorg, meldingen, inbraak")],
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
-    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
     buurt: Annotated[Optional[str], typer.Option(help="statcode, e.g. BU06370002")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the JSON of GET /api/v1/rhythm")] = False,
 ) -> None:
@@ -31,8 +32,8 @@ def rhythm(
     from .services import check_period
 
     db = cli_database()
-    s = start.date() if start else None
-    e = end.date() if end else None
+    s = parse_date(start, "--start")
+    e = parse_date(end, "--end")
     check_period(s, e)
     span = incident_span(db)
     if span:
@@ -55,9 +56,9 @@ def rhythm(
 def plan(
     theme: Annotated[str, typer.Option(help="jeugd, alcohol, evenementen, ondermijning, wijkzorg, meldingen, inbraak")],
     week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W10")] = None,
-    day: Annotated[Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="plan one day")] = None,
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
-    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    day: Annotated[Optional[str], typer.Option("--date", metavar="DATUM", help="plan one day")] = None,
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
     pairs: Annotated[int, typer.Option(help="boa pairs per shift")] = 2,
     csv_out: Annotated[Optional[Path], typer.Option("--csv", help="write the plan as CSV")] = None,
 ) -> None:
@@ -66,10 +67,10 @@ def plan(
     from .routes.rhythm import plan_for
     from .services import check_period
 
-    s = start.date() if start else None
-    e = end.date() if end else None
+    s = parse_date(start, "--start")
+    e = parse_date(end, "--end")
     check_period(s, e)
-    result = plan_for(cli_database(), theme, week, s, e, pairs, day.date() if day else None)
+    result = plan_for(cli_database(), theme, week, s, e, pairs, parse_date(day, "--date"))
     if csv_out is not None:
         csv_out.write_text(result.to_csv(), encoding="utf-8")
     table = Table(title=f"Dienstenplan {theme}: {result.start} t/m {result.end}, {result.pairs} koppel(s) per dienst")

@@ -47,12 +47,9 @@ def _repo():
 
 
 def _date(text: str | None, what: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise VeiligError(f"{what} {text!r} is geen datum (JJJJ-MM-DD)") from None
+    from veilig.dates import parse_date
+
+    return parse_date(text, what)
 
 
 def _cents(text: str | None) -> int | None:
@@ -295,7 +292,8 @@ def show_cmd(application_id: Annotated[int, typer.Argument()], as_json: JsonOpt 
     for e in trail:
         money = f" {format_euros(e.amount_cents)}" if e.amount_cents else ""
         entry = f" (boeking {e.entry_id})" if e.entry_id else ""
-        typer.echo(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.action:<10} {e.from_status or '-'} -> {e.to_status}{money}{entry}"
+        before = label(e.from_status) if e.from_status else "-"
+        typer.echo(f"  {e.at:%d-%m-%Y %H:%M:%S} {e.action:<10} {before} -> {label(e.to_status)}{money}{entry}"
                    + (f": {e.reason}" if e.reason else ""))
 
 
@@ -309,7 +307,7 @@ def list_cmd(
     from veilig.ledger.status import Status
 
     if status is not None and status not in {s.value for s in Status}:
-        raise VeiligError(f"--status: '{status}' is not one of {', '.join(s.value for s in Status)}")
+        raise VeiligError(f"--status: '{status}' is geen van {', '.join(s.value for s in Status)}")
     db = _db()
     apps = _repo().list_applications(db, pilot_id, status=status)
     _audit(db, "subsidy_list_applications", f"pilot {pilot_id or 'open'}", f"{len(apps)} applications")
@@ -318,7 +316,7 @@ def list_cmd(
         return
     for a in apps:
         grant = format_euros(a.grant_cents) if a.grant_cents is not None else "-"
-        typer.echo(f"{a.id:>6}  {a.status:<10} {grant:>12}  {a.postcode} {a.house_number}{a.house_number_addition or ''}  {a.buurt or '?'}")
+        typer.echo(f"{a.id:>6}  {label(a.status):<16} {grant:>12}  {a.postcode} {a.house_number}{a.house_number_addition or ''}  {a.buurt or '?'}")
 
 
 @subsidy_app.command("export")

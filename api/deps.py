@@ -48,7 +48,7 @@ async def current_user(
             await csrf.check(request, cookie, request.app.state.settings.allowed_origins)
             return user
     if request.url.path.startswith("/api/"):
-        raise HTTPException(status_code=401, detail="missing token: send 'Authorization: Bearer <token>'",
+        raise HTTPException(status_code=401, detail="token ontbreekt: stuur 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
     raise LoginRequired()
 
@@ -61,7 +61,7 @@ def bearer_user(request: Request, token: str, db: Database) -> Principal:
     user = user_for_token(db, token)
     if user is None:
         ratelimit.record_failure(request)
-        raise HTTPException(status_code=401, detail="invalid token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(status_code=401, detail="ongeldig token", headers={"WWW-Authenticate": "Bearer"})
     return user
 
 
@@ -71,7 +71,8 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
     def check(user: Principal = Depends(current_user)) -> Principal:
         if user.role not in roles:
             raise HTTPException(status_code=403,
-                                detail=f"role '{user.role}' may not use this; allowed: {', '.join(roles)}")
+                                detail=f"uw rol ({ROLE_NL.get(user.role, user.role)}) mag dit niet gebruiken; "
+                                       f"toegestaan: {', '.join(ROLE_NL.get(r, r) for r in roles)}")
         return user
 
     return check
@@ -80,3 +81,4 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
 # Who may do what (BRIEF section 6). One table, so tests can walk every role x route pair.
 ANALYST, PLANNER, SUBSIDY, ADMIN = "analyst", "planner", "subsidy", "admin"
 ALL_ROLES = (ANALYST, PLANNER, SUBSIDY, ADMIN)
+ROLE_NL = {ANALYST: "analist", PLANNER: "planner", SUBSIDY: "subsidiebalie", ADMIN: "beheerder"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from veilig.csvout import csv_text
+
 from .money import plain_euros
 from .status import HOLDS_RESERVATION, Status
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -189,6 +190,10 @@ def build_hotspot_map(
         layer.add_to(m)
         legend.append(section)
 
+    label_layer = _label_layer(wgs["buurten"])
+    if label_layer is not None:
+        label_layer.add_to(m)
+
     n_points = 0
     if points is not None:
         point_layer, point_legend, n_points = _point_layer(points)
@@ -210,6 +215,31 @@ def build_hotspot_map(
 
 
 # ------------------------------------------------------------------------------ layers
+
+_LABEL_CSS = (
+    "<style>.veilig-buurtlabel div { font: 600 11px/1.2 system-ui, sans-serif; color: #1f2328; "
+    "text-align: center; white-space: nowrap; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; "
+    "pointer-events: none; }</style>"
+)
+
+
+def _label_layer(wgs: gpd.GeoDataFrame):
+    """The buurt names as labels at a point inside each buurt; not interactive, so they never take
+    the mouse from the polygons beneath. A layer of its own, to switch off in the layer control."""
+    if not len(wgs) or "statnaam" not in wgs.columns:
+        return None
+    group = folium.FeatureGroup(name="Buurtnamen", show=True)
+    group.add_child(folium.Element(_LABEL_CSS))
+    for name, geom in zip(wgs["statnaam"], wgs.geometry.values, strict=True):
+        if geom is None or geom.is_empty or is_missing(name):
+            continue
+        at = geom.representative_point()
+        folium.Marker(
+            location=[round(at.y, 6), round(at.x, 6)], interactive=False, keyboard=False,
+            icon=folium.DivIcon(html=f"<div>{escape_html(str(name))}</div>", class_name="veilig-buurtlabel",
+                                icon_size=(160, 14), icon_anchor=(80, 7)),
+        ).add_to(group)
+    return group
 
 
 def _frame(gdf, name: str) -> gpd.GeoDataFrame:

@@ -64,6 +64,7 @@ from veilig.ledger.schemas import (
     TrailEvent,
 )
 from veilig.ledger.status import HOLDS_RESERVATION, Status, check_action, check_transition
+from veilig.ledger.status import label as status_label
 
 from .db import Database
 from .ledger_tables import (
@@ -937,7 +938,7 @@ def export_applications_csv(db: Database, pilot_id: int | None = None, *, now: d
     return finance_csv(
         [
             {
-                "aanvraag_id": r.id, "pilot_id": r.pilot_id, "status": r.status, "aanvrager": r.applicant_name,
+                "aanvraag_id": r.id, "pilot_id": r.pilot_id, "status": status_label(r.status), "aanvrager": r.applicant_name,
                 "postcode": r.postcode, "huisnummer": r.house_number, "toevoeging": r.house_number_addition,
                 "buurt": r.buurt, "object": r.object_type, "factuurbedrag_cent": r.invoice_amount_cents,
                 "factuurdatum": r.invoice_date.isoformat() if r.invoice_date else None,

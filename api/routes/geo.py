@@ -12,7 +12,7 @@ from fastapi import (
     Query,
     Request,
 )
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from veilig.geo.categories import GROUPS, label_table
 from veilig.geo.hotspots import HotspotParams
@@ -39,7 +39,7 @@ BURGLARY = set(GROUPS["burglary"]) | {"burglary"}
 def check_category_for_role(user: Principal, category: str) -> None:
     """The subsidy desk sees burglary aggregates only (no drug-crime or other themes)."""
     if user.role == SUBSIDY and category.strip().lower() not in BURGLARY:
-        raise HTTPException(status_code=403, detail="role 'subsidy' sees burglary figures only")
+        raise HTTPException(status_code=403, detail="de subsidiebalie ziet alleen inbraakcijfers")
 
 
 class BuurtStats(BaseModel):
@@ -111,19 +111,71 @@ def hotspots(
     eps: float = 150.0,
     min_samples: int = 5,
     cell: float | None = None,
+    fmt: Annotated[str, Query(alias="format", pattern="^(json|geojson|gpkg|csv)$",
+                              description="json (default), or a download: geojson, gpkg (RD New), csv")] = "json",
     user: Principal = Depends(require_roles(ANALYST, PLANNER)),
     db: Database = Depends(get_db),
-) -> JSONResponse:
+) -> Response:
     params = _params(method, eps, min_samples, cell)
     if user.role != ANALYST and params != HotspotParams():
         # A tiny eps with min_samples 1 would turn every incident into its own "cluster".
-        raise HTTPException(status_code=403, detail="only analysts may change method, eps, min_samples or cell")
+        raise HTTPException(status_code=403, detail="alleen analisten mogen methode, eps, min_samples of cel wijzigen")
     if user.role == ANALYST:
-        return JSONResponse(hotspot_result(db, category, start, end, params).to_geojson())
-    # Non-analysts: an aligned period and the disclosure layer (veilig.geo.privacy).
-    collection = public_hotspot_result(db, get_settings(request), category, start, end).to_geojson()
-    collection.setdefault("metadata", {})["disclosure"] = DISCLOSURE_NOTE_NL
-    return JSONResponse(collection)
+        shown = hotspot_result(db, category, start, end, params)
+        collection = shown.to_geojson()
+    else:
+        # Non-analysts: an aligned period and the disclosure layer (veilig.geo.privacy).
+        shown = public_hotspot_result(db, get_settings(request), category, start, end)
+        collection = shown.to_geojson()
+        collection.setdefault("metadata", {})["disclosure"] = DISCLOSURE_NOTE_NL
+    if fmt == "json":
+        return JSONResponse(collection)
+    return hotspot_download(shown, collection, fmt, category, start, end)
+
+
+#: Dutch column names of the hotspot CSV (the GeoJSON's property names, which clients rely on, stay).
+CSV_COLUMNS_NL = {
+    "kind": "soort", "cluster_id": "hotspot", "cell_id": "cel", "statcode": "buurtcode", "statnaam": "buurt",
+    "category": "categorie", "n_incidents": "aantal_incidenten", "area_m2": "oppervlakte_m2",
+    "buurten": "buurten", "gi_z": "gi_z", "gi_p": "gi_p", "gi_class": "gi_klasse",
+}
+
+
+def hotspot_download(result, collection: dict, fmt: str, category: str, start: date | None,
+                     end: date | None) -> Response:
+    """What the map shows as a file: GeoJSON (WGS84), GeoPackage (RD New) or CSV (one row per feature)."""
+    import json
+
+    import pandas as pd
+
+    from veilig.csvout import frame_csv
+    from veilig.geo.export import write_geopackage
+
+    stem = f"hotspots-{category.strip().lower()}" + (f"-{start}" if start else "") + (f"-{end}" if end else "")
+    if fmt == "geojson":
+        body = json.dumps(collection, ensure_ascii=False).encode()
+        media = "application/geo+json"
+    elif fmt == "gpkg":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_geopackage(result, Path(tmp) / "hotspots.gpkg")
+            body = path.read_bytes()
+        media = "application/geopackage+sqlite3"
+    else:
+        rows = []
+        for feature in collection.get("features", []):
+            props = dict(feature.get("properties") or {})
+            props = {k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in props.items()
+                     if not isinstance(v, dict)}
+            rows.append(props)
+        frame = pd.DataFrame(rows)
+        ordered = [c for c in CSV_COLUMNS_NL if c in frame.columns] + \
+            [c for c in frame.columns if c not in CSV_COLUMNS_NL]
+        frame = frame[ordered].rename(columns=CSV_COLUMNS_NL) if len(frame.columns) else frame
+        body = frame_csv(frame, delimiter=";").encode()
+        media = "text/csv; charset=utf-8"
+    ext = {"geojson": "geojson", "gpkg": "gpkg", "csv": "csv"}[fmt]
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{stem}.{ext}"'})
 
 
 @router.get("/neighbourhoods/stats", response_model=StatsResponse,
