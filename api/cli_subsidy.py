@@ -271,7 +271,13 @@ def status_cmd(
         return
     typer.echo(f"'{report.pilot.name}' ({report.pilot.opens_on} t/m {report.pilot.closes_on})")
     _print_budget(report.budget)
-    typer.echo("  aanvragen: " + ", ".join(f"{label(s)} {n}" for s, n in report.counts.items()))
+    import textwrap
+
+    from .tables import terminal_width
+
+    counts = ", ".join(f"{label(s)} {n}" for s, n in report.counts.items())
+    typer.echo(textwrap.fill(counts, width=max(40, terminal_width()), initial_indent="  aanvragen: ",
+                             subsequent_indent="    "))
     for r in rows:
         typer.echo(
             f"  {r.buurt} {r.statnaam or '':<28} aanvragen {r.applications:>4}  toekenningen {r.grants:>4}  "
@@ -302,6 +308,7 @@ def list_cmd(
     pilot_id: PilotOpt = None,
     status: Annotated[Optional[str], typer.Option("--status")] = None,
     as_json: JsonOpt = False,
+    wide: Annotated[bool, typer.Option("--wide", help="all columns, however wide the terminal")] = False,
 ) -> None:
     """Applications in order of receipt."""
     from veilig.ledger.status import Status
@@ -314,9 +321,18 @@ def list_cmd(
     if as_json:
         _print_json(apps)
         return
-    for a in apps:
-        grant = format_euros(a.grant_cents) if a.grant_cents is not None else "-"
-        typer.echo(f"{a.id:>6}  {label(a.status):<16} {grant:>12}  {a.postcode} {a.house_number}{a.house_number_addition or ''}  {a.buurt or '?'}")
+    from .tables import Col, print_table
+
+    if not apps:
+        typer.echo("Geen aanvragen" + (f" met status {status}" if status else "") + ".")
+        return
+    print_table(
+        [Col("aanvraag", "right"), Col("status"), Col("subsidie", "right"), Col("adres"), Col("buurt", priority=2),
+         Col("ontvangen", priority=3)],
+        [(a.id, label(a.status), format_euros(a.grant_cents) if a.grant_cents is not None else "-",
+          f"{a.postcode} {a.house_number}{a.house_number_addition or ''}", a.buurt or "?",
+          a.received_at.date().isoformat() if getattr(a, "received_at", None) else "")
+         for a in apps], wide=wide)
 
 
 @subsidy_app.command("export")

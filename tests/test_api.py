@@ -168,7 +168,7 @@ def test_a_wrong_token_is_refused(service):
 
 
 @pytest.mark.parametrize("query,fragment", [
-    ("category=fietsen", "unknown category"),
+    ("category=fietsen", "onbekende categorie"),
     ("category=drugs&start=2025-05-01&end=2025-01-01", "lies before"),
     ("category=drugs&start=31-13-2025", "start"),
     ("category=drugs&start=2025-02-30", "start"),

@@ -224,7 +224,7 @@ def test_bad_parameters_are_refused_naming_the_parameter(demo, params, name):
 
 
 def test_bad_category_and_period_are_refused(demo):
-    with pytest.raises(VeiligError, match="unknown category"):
+    with pytest.raises(VeiligError, match="onbekende categorie"):
         compute_hotspots(demo, "fietsendiefstal")
     with pytest.raises(VeiligError, match="^end"):
         compute_hotspots(demo, "drugs", "2025-02-01", "2025-01-01")
