@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        db = open_database(settings.resolved_database_url)
+        db = open_database(settings.resolved_database_url, cache_dir=settings.incident_cache_dir)
         app.state.db = db
         app.state.settings = settings
         if load_demo:
@@ -50,24 +50,44 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
     def swagger_ui():
         from fastapi.openapi.docs import get_swagger_ui_html
 
-        return get_swagger_ui_html(
+        from .security import policy_for_html
+
+        page = get_swagger_ui_html(
             openapi_url=app.openapi_url, title="veilig: API",
             swagger_js_url="/static/vendor/swagger-ui-dist/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui-dist/swagger-ui.css",
             swagger_favicon_url="/static/vendor/swagger-ui-dist/favicon-32x32.png",
             swagger_ui_parameters={"validatorUrl": None})
+        # Swagger UI's init script is inline: allowed by its hash, like the maps' scripts.
+        page.headers["Content-Security-Policy"] = policy_for_html(page.body.decode("utf-8"), None)
+        return page
     from .cache import MapCache
     from .deps import LoginRequired
 
     app.state.map_cache = MapCache()
 
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from veilig.web.errors import error_page, wants_html
+
     @app.exception_handler(VeiligError)
-    async def _veilig_error(_request: Request, exc: VeiligError) -> JSONResponse:
+    async def _veilig_error(request: Request, exc: VeiligError):
+        if wants_html(request):
+            return error_page(request, exc.status_code, str(exc))
         return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        if wants_html(request):
+            if exc.status_code == 401:
+                return RedirectResponse("/login", status_code=303)
+            return error_page(request, exc.status_code, exc.detail)
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
+                            headers=getattr(exc, "headers", None))
+
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # A bug: log it for the operator, answer in JSON without a traceback or internals.
+    async def _unexpected(request: Request, exc: Exception):
+        # A bug: log it for the operator, answer without a traceback or internals.
         import logging
 
         import traceback
@@ -77,36 +97,41 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
         frames = "".join(traceback.format_tb(exc.__traceback__))
         logging.getLogger("veilig").error("unexpected %s on %s %s\n%s", type(exc).__name__,
                                           request.method, request.url.path, frames)
-        return JSONResponse(status_code=500, content={"detail": "internal error; the operator's log has the details"})
+        if wants_html(request):
+            return error_page(request, 500)
+        return JSONResponse(status_code=500,
+                            content={"detail": "interne fout; het logboek van de beheerder bevat de details"})
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError):
         # Name the field and the rule, without echoing the (possibly personal) input back.
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             problems.append(f"{where}: {err.get('msg')}")
-        return JSONResponse(status_code=422, content={"detail": "; ".join(problems) or "invalid request"})
+        if wants_html(request):
+            fields = ", ".join(dict.fromkeys(str(e.get("loc", ("?",))[-1]) for e in exc.errors()))
+            return error_page(request, 422, f"Controleer: {fields}." if fields else None)
+        return JSONResponse(status_code=422, content={"detail": "; ".join(problems) or "ongeldig verzoek"})
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):
         response = await call_next(request)
-        # Pages may load nothing from a third party; only the tile server for images.
-        tiles = ""
+        # Pages may load nothing from a third party; only the tile server for images. No inline
+        # script: pages that have one name it by hash in their own header (api/security.py).
+        from .security import base_policy
+
+        tiles = None
         if settings.tiles_enabled:
             from urllib.parse import urlsplit
 
             parts = urlsplit(settings.tile_url)
-            tiles = f" {parts.scheme}://{parts.netloc}"
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            f"img-src 'self' data:{tiles}; connect-src 'self'; font-src 'self'; object-src 'none'; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+            tiles = f"{parts.scheme}://{parts.netloc}"
+        response.headers.setdefault("Content-Security-Policy", base_policy(tiles))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on our own
         # form posts, which the CSRF origin check (api/csrf.py) must refuse. Other origins (the
@@ -122,7 +147,7 @@ def create_app(settings: Settings | None = None, load_demo: bool = True) -> Fast
     # The pages' own stylesheet (web/static), apart from the vendored npm assets under /static.
     app.mount("/assets", StaticFiles(directory=web_static), name="assets")
 
-    @app.get("/health", tags=["service"])
+    @app.get("/health", tags=["service"], summary="Werkt de dienst? (en de database)")
     def health(request: Request) -> dict[str, str]:
         from veilig.storage.db import ping
 

@@ -22,7 +22,8 @@ def _register_commands() -> None:
     from . import cli_foundation
 
     cli_foundation.register(app)
-    for name in ("cli_hotspots", "cli_subsidy", "cli_rhythm", "cli_maps", "cli_users"):
+    for name in ("cli_hotspots", "cli_subsidy", "cli_rhythm", "cli_maps", "cli_users", "cli_nearrepeat",
+                 "cli_emerging", "cli_indicators"):
         try:
             module = __import__(f"veilig.api.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from veilig.dates import parse_date
 from rich.console import Console
 from rich.table import Table
 
@@ -70,31 +72,76 @@ def import_incidents(
     settings = get_settings()
     db = cli_database(settings)
     result = read_incidents(file, crs=crs, source=source, labels=label_table(settings.category_map_file),
-                            margin_m=settings.boundary_margin_m)
+                            margin_m=settings.boundary_margin_m, earliest=settings.import_earliest,
+                            future_days=settings.import_future_days)
     if report is not None:
-        import csv
+        from veilig.csvout import write_csv
 
-        with open(report, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["file", "row", "field", "reason", "value"])
-            for e in result.errors:
-                w.writerow([e.file, e.row, e.field, e.reason, e.value])
+        write_csv(report, ["file", "row", "field", "reason", "value"],
+                  ([e.file, e.row, e.field, e.reason, e.value] for e in result.errors))
     if result.errors and not skip_invalid:
         err.print(f"[red]{file.name}: refused, nothing imported[/red]: {result.invalid_rows} of "
                   f"{result.n_rows} rows are invalid:")
         _print_errors(result.errors)
         raise typer.Exit(1)
     update, bar = _progress_printer(len(result.valid))
+    from veilig.storage.auth import cli_principal
+
+    who = cli_principal().name
     if bar is not None:
         with bar:
-            rep = store_incidents(db, result, skip_invalid=skip_invalid, progress=update)
+            rep = store_incidents(db, result, skip_invalid=skip_invalid, progress=update, imported_by=who)
     else:
-        rep = store_incidents(db, result, skip_invalid=skip_invalid, progress=update)
+        rep = store_incidents(db, result, skip_invalid=skip_invalid, progress=update, imported_by=who)
     if result.errors:
         err.print(f"{file.name}: {result.invalid_rows} invalid rows skipped:")
         _print_errors(result.errors)
     out.print(f"{file.name}: {rep.inserted} incidents imported, {rep.skipped_existing} already present, "
-              f"{rep.invalid_rows} invalid (of {rep.rows_in_file} rows)")
+              f"{rep.invalid_rows} invalid (of {rep.rows_in_file} rows); import {rep.batch_id} "
+              "(veilig import undo takes it back)")
+
+
+@import_app.command("list")
+def import_list(
+    limit: Annotated[int, typer.Option(min=1, max=100000, help="show this many, newest first")] = 50,
+) -> None:
+    """List the import batches (newest first): file, source, rows, and whether one was undone."""
+    from veilig.storage.batches import list_batches
+
+    from .context import cli_database
+
+    batches = list_batches(cli_database(), limit=limit)
+    if not batches:
+        out.print("nog geen importen")
+    # One line per import (not a table: a file name must never be cut off by the terminal's width).
+    for b in batches:
+        undone = f"; ONGEDAAN op {b.undone_at:%d-%m-%Y %H:%M} door {b.undone_by}" if b.undone_at else ""
+        out.print(f"import {b.id}: {b.filename} (bron {b.source}), {b.imported_at:%d-%m-%Y %H:%M} door "
+                  f"{b.imported_by or 'onbekend'}: {b.rows_inserted} ingevoegd, {b.rows_skipped_existing} al aanwezig, "
+                  f"{b.rows_invalid} ongeldig, {b.rows_stored} opgeslagen{undone}",
+                  markup=False, highlight=False, soft_wrap=True)
+
+
+@import_app.command("undo")
+def import_undo(
+    batch: Annotated[int, typer.Argument(help="the import's number (see veilig import list)")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Take back one whole import: its incidents are deleted, the import stays listed as undone."""
+    from veilig.storage.auth import audit, cli_principal
+    from veilig.storage.batches import get_batch, undo_batch
+
+    from .context import cli_database
+
+    db = cli_database()
+    info = get_batch(db, batch)
+    if not yes and not typer.confirm(f"Import {info.id} ({info.filename}, {info.rows_stored} incidenten) "
+                                     "ongedaan maken?"):
+        raise typer.Exit(1)
+    who = cli_principal()
+    done = undo_batch(db, batch, who.name)
+    audit(db, who, "undo_import", f"batch {batch}", f"{done.filename}: {done.rows_removed} incidents removed")
+    out.print(f"import {batch} ({done.filename}) ongedaan gemaakt: {done.rows_removed} incidenten verwijderd")
 
 
 @import_app.command("buurtstats")
@@ -111,19 +158,49 @@ def import_buurtstats(
     out.print(f"{file.name}: statistics for {n} buurten imported")
 
 
+@import_app.command("exposure")
+def import_exposure(
+    file: Annotated[Optional[Path], typer.Argument(help="CSV or GeoPackage: CBS square code (E0934N4545) or RD "
+                                                          "lower-left x/y, and a value column")] = None,
+    column: Annotated[Optional[str], typer.Option(help="value column (default: aantal_woningen/woningen, "
+                                                       "else aantal_inwoners/inwoners)")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="dwellings or inhabitants (default: from the column name)")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="remove the grid: the null is uniform again")] = False,
+) -> None:
+    """Import a 100 m grid of dwellings or inhabitants (CBS vierkantstatistieken) as the hotspot null's exposure."""
+    from veilig.geo.exposure import read_exposure_file
+    from veilig.storage.exposure import clear_exposure, store_exposure
+
+    from .context import cli_database
+
+    if clear:
+        n = clear_exposure(cli_database())
+        out.print(f"blootstellingsraster verwijderd ({n} vierkanten): hotspots verwachten weer naar oppervlakte")
+        return
+    if file is None:
+        raise VeiligError("geef een bestand (CSV of GeoPackage), of --clear")
+    cells = read_exposure_file(file, column=column, kind=kind)  # all rows checked before anything is stored
+    n = store_exposure(cli_database(), cells)
+    what = {"dwellings": "woningen", "inhabitants": "inwoners"}[cells.kind]
+    out.print(f"{file.name}: {n} vierkanten van {cells.size:g} m met {cells.value.sum():,.0f} {what} geïmporteerd; "
+              f"nulhypothese van de hotspots: '{cells.null_model}'")
+    for note in cells.notes:
+        out.print(f"[yellow]let op:[/yellow] {note}")
+
+
 def demo(
     out_file: Annotated[Path, typer.Option("--out", help="FILE.csv, FILE.gpkg or FILE.parquet")],
     seed: Annotated[int, typer.Option(help="random seed; same seed, same file")] = 1,
     incidents: Annotated[Optional[int], typer.Option(help="number of incidents (default: ~5,000 a year)")] = None,
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="first day (default 2023-01-01)")] = None,
-    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="last day (default 2025-12-31)")] = None,
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="first day (default 2023-01-01)")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="last day (default 2025-12-31)")] = None,
 ) -> None:
     """Write a synthetic (demo) incident data set over the real buurten."""
     from veilig.geo.demo import DEFAULT_END, DEFAULT_START, default_demo_size, generate_incidents
     from veilig.geo.io import write_incidents
 
-    s: date = start.date() if start else DEFAULT_START
-    e: date = end.date() if end else DEFAULT_END
+    s: date = parse_date(start, "--start") or DEFAULT_START
+    e: date = parse_date(end, "--end") or DEFAULT_END
     if e < s:
         raise VeiligError(f"--end {e} lies before --start {s}")
     n = incidents if incidents is not None else default_demo_size(s, e)
@@ -153,7 +230,8 @@ def serve(
     from .app import create_app
 
     settings = get_settings().model_copy(update={
-        "host": host or get_settings().host, "port": port or get_settings().port})
+        # "is not None": port 0 (let the OS pick a free port, as the tests do) is a port, not "unset".
+        "host": host or get_settings().host, "port": port if port is not None else get_settings().port})
     app = create_app(settings)
     import logging
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from veilig.dates import parse_date
 from rich.console import Console
 from rich.table import Table
 
@@ -26,17 +28,22 @@ def _fmt(value, fmt: str, empty: str = "-") -> str:
 
 def hotspots(
     category: Annotated[str, typer.Option(help="burglary, drugs or one category (e.g. woninginbraak)")],
-    start: Annotated[Optional[datetime], typer.Option(
-        formats=["%Y-%m-%d"], help="first day (default: first incident)")] = None,
-    end: Annotated[Optional[datetime], typer.Option(
-        formats=["%Y-%m-%d"], help="last day, inclusive (default: last incident)")] = None,
-    method: Annotated[str, typer.Option(help="dbscan or hdbscan")] = "dbscan",
-    eps: Annotated[float, typer.Option(help="DBSCAN radius in metres")] = 150.0,
-    min_samples: Annotated[int, typer.Option(help="minimum incidents within eps of a core incident")] = 5,
-    cell: Annotated[float, typer.Option(help="Gi* grid cell size in metres")] = 100.0,
-    band: Annotated[float, typer.Option(help="Gi* distance band in metres")] = 300.0,
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="first day (default: first incident)")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="last day, inclusive (default: last incident)")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="plain DBSCAN/HDBSCAN clusters (ruwe clustering, no "
+                                                    "significance) instead of significant clusters")] = False,
+    method: Annotated[str, typer.Option(help="with --raw: dbscan or hdbscan")] = "dbscan",
+    eps: Annotated[float, typer.Option(help="with --raw: DBSCAN radius in metres")] = 150.0,
+    min_samples: Annotated[int, typer.Option(help="with --raw: minimum incidents within eps of a core incident")] = 5,
+    cell: Annotated[Optional[float], typer.Option(help="Gi* grid cell size in metres (default 50)")] = None,
+    band: Annotated[Optional[float], typer.Option(
+        help="Gi* distance band in metres (default: chosen from the number of incidents)")] = None,
     out_file: Annotated[Optional[Path], typer.Option(
         "--out", help="FILE.geojson (WGS84) or FILE.gpkg (RD New)")] = None,
+    compare: Annotated[Optional[int], typer.Option(
+        help="mark significant cells/clusters as new or persistent against this year (e.g. 2025)")] = None,
+    previous: Annotated[Optional[tuple[datetime, datetime]], typer.Option(
+        formats=["%Y-%m-%d"], help="the same against START END (instead of --compare)")] = None,
 ) -> None:
     """Hotspots of a category in a period: clusters, Gi* grid cells and the per-buurt table."""
     from veilig.errors import VeiligError
@@ -49,10 +56,11 @@ def hotspots(
     from .context import cli_database
 
     params = HotspotParams(method=method.strip().lower(), eps=eps, min_samples=min_samples,
-                           cell=cell, band=band).validated()
+                           cell=HotspotParams().cell if cell is None else cell, band=band,
+                           clusters="raw" if raw else "significant").validated()
     resolve_categories(category)  # refuse an unknown category before opening the database
-    start_d = start.date() if start else None
-    end_d = end.date() if end else None
+    start_d = parse_date(start, "--start")
+    end_d = parse_date(end, "--end")
     if start_d and end_d and end_d < start_d:
         raise VeiligError(f"--end {end_d} lies before --start {start_d}")
     if out_file is not None and out_file.suffix.lower() not in (".geojson", ".json", ".gpkg"):
@@ -61,25 +69,47 @@ def hotspots(
     db = cli_database()
     # The same analysis as the HTTP service (previous period, buurt names, data span).
     result = hotspot_result(db, category, start_d, end_d, params)
+    from .compare_service import compare_with, earlier_period
+
+    earlier = earlier_period(compare, previous)
+    if earlier is not None:  # adds a `change` field (new / persistent) and a summary message
+        result, _ = compare_with(db, result, category, earlier)
     if out_file is not None:
         write_hotspots(result, out_file)
 
+    from veilig.geo.exposure import describe
+
     label = LABELS_NL.get(result.category, result.category)
     period = f"{result.start} t/m {result.end}" if result.start else "geen periode"
-    how = params.method + (f", eps {params.eps:g} m" if params.method == "dbscan" else "")
+    rp = result.params
+    if rp.clusters == "raw":
+        how = "ruwe clustering: " + rp.method + (f", eps {rp.eps:g} m" if rp.method == "dbscan" else "") \
+            + f", min. {rp.min_samples}; geen significantietoets"
+    else:
+        how = "groepen Gi*-cellen die na FDR op 95 % heet zijn"
     out.print(f"[bold]{label}[/bold], {period}: {result.n_incidents} incidenten, "
-              f"{len(result.clusters)} clusters ({how}, min. {params.min_samples})"
+              f"{len(result.clusters)} clusters ({how})"
               + (" [yellow](synthetische demodata)[/yellow]" if result.synthetic else ""))
+    ng, nb = result.null_grid, result.null_buurt
+    out.print(f"nulhypothese: raster {describe(ng.get('null_model', ''), ng.get('area_mix', 0.0))} "
+              f"('{ng.get('null_model', '')}'); buurten {describe(nb.get('null_model', ''), nb.get('area_mix', 0.0))} "
+              f"('{nb.get('null_model', '')}'); exacte binomiale staart per venster, geen simulaties")
+    if result.scale is not None:
+        out.print(f"schaal: cel {result.scale.cell:g} m, {result.scale.reason_nl}")
 
     if len(result.clusters):
         names = dict(zip(result.buurten["statcode"], result.buurten["statnaam"]))
         t = Table(title="Clusters (grootste eerst)")
-        for col in ("cluster", "incidenten", "opp. ha", "per km²", "eerste", "laatste", "buurten"):
-            t.add_column(col, justify="right" if col in ("cluster", "incidenten", "opp. ha", "per km²") else "left")
+        cols = ("cluster", "incidenten", "verwacht", "ratio", "p (FDR)", "opp. ha", "eerste", "laatste", "buurten")
+        for col in cols:
+            t.add_column(col, justify="left" if col in ("eerste", "laatste", "buurten") else "right")
         for r in result.clusters.head(10).itertuples():
-            t.add_row(str(r.cluster_id), str(r.n_incidents), f"{r.area_m2 / 1e4:.1f}", f"{r.density_per_km2:.0f}",
-                      r.first_date, r.last_date, ", ".join(names.get(b, b) for b in r.buurten[:3]))
+            t.add_row(str(r.cluster_id), str(r.n_incidents), _fmt(r.expected, ".1f"), _fmt(r.ratio, ".1f"),
+                      _fmt(r.p_value, ".2g"), f"{r.area_m2 / 1e4:.1f}", r.first_date or "-", r.last_date or "-",
+                      ", ".join(names.get(b, b) for b in r.buurten[:3]))
         out.print(t)
+        if rp.clusters == "significant":
+            out.print("p (FDR): de kleinste FDR-gecorrigeerde p van de cellen van het cluster")
         if len(result.clusters) > 10:
             out.print(f"... en {len(result.clusters) - 10} kleinere clusters")
 
@@ -98,7 +128,7 @@ def hotspots(
     classes = result.grid["gi_class"].value_counts()
     hot = ", ".join(f"{int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (3, 2, 1))
     cold = ", ".join(f"{int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (-3, -2, -1))
-    out.print(f"Gi*-raster {params.cell:g} m (band {params.band:g} m, FDR): {len(result.grid)} cellen; "
+    out.print(f"Gi*-raster {rp.cell:g} m (band {rp.band:g} m, FDR): {len(result.grid)} cellen; "
               f"hotspots: {hot}; coldspots: {cold}")
     for msg in result.messages:
         out.print(f"[yellow]let op:[/yellow] {msg}")

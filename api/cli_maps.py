@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from veilig.dates import parse_date
 
 from veilig.errors import VeiligError
 
@@ -44,8 +45,8 @@ def _settings():
 def map_hotspots(
     out: OutOpt,
     category: Annotated[str, typer.Option(help="burglary, drugs or a category")] = "drugs",
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
-    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
     role: RoleOpt = "planner",
 ) -> None:
     """Hotspot map: buurt choropleth, clusters, Gi* cells (and incident points for --role analyst)."""
@@ -56,7 +57,7 @@ def map_hotspots(
         raise VeiligError("--role: the hotspot map is for analyst or planner")
     db = cli_database()
     html = hotspot_map_html(db, _settings(), role, category,
-                            start.date() if start else None, end.date() if end else None)
+                            parse_date(start, "--start"), parse_date(end, "--end"))
     if role == "analyst":
         from veilig.storage.auth import audit, cli_principal
 

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-out = Console()
+from veilig.dates import parse_date
+
+from .tables import console
+
+out = console()
 
 
 def rhythm(
     theme: Annotated[str, typer.Option(help="jeugd, alcohol, evenementen, ondermijning, wijkzorg, meldingen, inbraak")],
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
-    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
     buurt: Annotated[Optional[str], typer.Option(help="statcode, e.g. BU06370002")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the JSON of GET /api/v1/rhythm")] = False,
 ) -> None:
@@ -31,8 +32,8 @@ def rhythm(
     from .services import check_period
 
     db = cli_database()
-    s = start.date() if start else None
-    e = end.date() if end else None
+    s = parse_date(start, "--start")
+    e = parse_date(end, "--end")
     check_period(s, e)
     span = incident_span(db)
     if span:
@@ -42,47 +43,65 @@ def rhythm(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
         return
-    # A plain grid (24 columns do not fit a rich table on an 80-column terminal); * marks a peak.
+    # Hours down, days across: 24 columns of hours would not fit an 80-column terminal; * = peak.
     peaks = {(p.weekday, p.hour) for p in result.peaks}
     typer.echo(f"Ritme {theme}, {result.start} t/m {result.end}" + (f", {buurt}" if buurt else "")
                + " (lokale tijd; * = valt significant op)")
-    typer.echo("    " + "".join(f"{h:>5d}" for h in range(24)))
-    for d, row in enumerate(result.counts):
-        cells = "".join(f"{v:>4d}{'*' if (d, h) in peaks else ' '}" for h, v in enumerate(row))
-        typer.echo(f"{cal.WEEKDAYS_NL[d][:2]:<4}{cells}")
+    total = sum(v for row in result.counts for v in row if v is not None)
+    if total == 0:
+        typer.echo("Geen incidenten van dit thema in deze periode (of alle aantallen verborgen): "
+                   "kies een andere periode of een ander thema.")
+        return
+    typer.echo("uur  " + "".join(f"{cal.WEEKDAYS_NL[d][:2]:>6}" for d in range(7)))
+    for h in range(24):
+        cells = "".join(
+            f"{'-' if result.counts[d][h] is None else result.counts[d][h]:>5}{'*' if (d, h) in peaks else ' '}"
+            for d in range(7))
+        typer.echo(f"{h:02d}   {cells}")
 
 
 def plan(
     theme: Annotated[str, typer.Option(help="jeugd, alcohol, evenementen, ondermijning, wijkzorg, meldingen, inbraak")],
     week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W10")] = None,
-    day: Annotated[Optional[datetime], typer.Option("--date", formats=["%Y-%m-%d"], help="plan one day")] = None,
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
-    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])] = None,
+    day: Annotated[Optional[str], typer.Option("--date", metavar="DATUM", help="plan one day")] = None,
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
     pairs: Annotated[int, typer.Option(help="boa pairs per shift")] = 2,
     csv_out: Annotated[Optional[Path], typer.Option("--csv", help="write the plan as CSV")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="all columns, however wide the terminal")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
 ) -> None:
     """Shift plan: the areas per shift, and how the same method did on the previous period."""
     from .context import cli_database
     from .routes.rhythm import plan_for
     from .services import check_period
 
-    s = start.date() if start else None
-    e = end.date() if end else None
+    s = parse_date(start, "--start")
+    e = parse_date(end, "--end")
     check_period(s, e)
-    result = plan_for(cli_database(), theme, week, s, e, pairs, day.date() if day else None)
+    result = plan_for(cli_database(), theme, week, s, e, pairs, parse_date(day, "--date"))
     if csv_out is not None:
         csv_out.write_text(result.to_csv(), encoding="utf-8")
-    table = Table(title=f"Dienstenplan {theme}: {result.start} t/m {result.end}, {result.pairs} koppel(s) per dienst")
-    for col in ("datum", "dag", "dienst", "koppel", "gebied", "verwacht", "kalender"):
-        table.add_column(col)
-    for r in result.table.itertuples():
-        table.add_row(str(r.date), r.weekday_label, r.shift, str(r.pair), str(r.area_name),
-                      f"{r.expected:.2f}", str(r.calendar or ""))
-    out.print(table)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
+        return
+    from .tables import Col, nl_dec, print_table
+
+    cols = [Col("datum"), Col("dag"), Col("dienst"), Col("koppel", "right", 3), Col("gebied"),
+            Col("verwacht", "right", 2), Col("kalender", priority=4)]
+    rows = [(str(r.date), r.weekday_label, r.shift, r.pair, str(r.area_name), nl_dec(r.expected, 2),
+             str(r.calendar or "")) for r in result.table.itertuples()]
+    print_table(cols, rows, title=f"Dienstenplan {theme}: {result.start} t/m {result.end}, "
+                f"{result.pairs} koppel(s) per dienst", wide=wide, out=out)
+    if not rows:
+        out.print("Geen diensten in deze periode.")
     if result.coverage is not None:
         c = result.coverage
-        out.print(f"Terugblik {c.start} t/m {c.end}: trefkans {c.hit_rate:.0%} "
-                  f"({c.n_captured} van {c.n_incidents}), PAI {c.pai:.1f}")
+        if c.hit_rate is None:
+            out.print(f"Terugblik {c.start} t/m {c.end}: geen incidenten om de methode aan te toetsen")
+        else:
+            out.print(f"Terugblik {c.start} t/m {c.end}: trefkans {nl_dec(c.hit_rate * 100, 0)}% "
+                      f"({c.n_captured} van {c.n_incidents}), PAI {nl_dec(c.pai, 1)}")
     else:
         out.print(f"Terugblik: {result.coverage_note}")
 

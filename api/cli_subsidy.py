@@ -47,12 +47,9 @@ def _repo():
 
 
 def _date(text: str | None, what: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise VeiligError(f"{what} {text!r} is geen datum (JJJJ-MM-DD)") from None
+    from veilig.dates import parse_date
+
+    return parse_date(text, what)
 
 
 def _cents(text: str | None) -> int | None:
@@ -274,7 +271,13 @@ def status_cmd(
         return
     typer.echo(f"'{report.pilot.name}' ({report.pilot.opens_on} t/m {report.pilot.closes_on})")
     _print_budget(report.budget)
-    typer.echo("  aanvragen: " + ", ".join(f"{label(s)} {n}" for s, n in report.counts.items()))
+    import textwrap
+
+    from .tables import terminal_width
+
+    counts = ", ".join(f"{label(s)} {n}" for s, n in report.counts.items())
+    typer.echo(textwrap.fill(counts, width=max(40, terminal_width()), initial_indent="  aanvragen: ",
+                             subsequent_indent="    "))
     for r in rows:
         typer.echo(
             f"  {r.buurt} {r.statnaam or '':<28} aanvragen {r.applications:>4}  toekenningen {r.grants:>4}  "
@@ -295,7 +298,8 @@ def show_cmd(application_id: Annotated[int, typer.Argument()], as_json: JsonOpt 
     for e in trail:
         money = f" {format_euros(e.amount_cents)}" if e.amount_cents else ""
         entry = f" (boeking {e.entry_id})" if e.entry_id else ""
-        typer.echo(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.action:<10} {e.from_status or '-'} -> {e.to_status}{money}{entry}"
+        before = label(e.from_status) if e.from_status else "-"
+        typer.echo(f"  {e.at:%d-%m-%Y %H:%M:%S} {e.action:<10} {before} -> {label(e.to_status)}{money}{entry}"
                    + (f": {e.reason}" if e.reason else ""))
 
 
@@ -304,21 +308,31 @@ def list_cmd(
     pilot_id: PilotOpt = None,
     status: Annotated[Optional[str], typer.Option("--status")] = None,
     as_json: JsonOpt = False,
+    wide: Annotated[bool, typer.Option("--wide", help="all columns, however wide the terminal")] = False,
 ) -> None:
     """Applications in order of receipt."""
     from veilig.ledger.status import Status
 
     if status is not None and status not in {s.value for s in Status}:
-        raise VeiligError(f"--status: '{status}' is not one of {', '.join(s.value for s in Status)}")
+        raise VeiligError(f"--status: '{status}' is geen van {', '.join(s.value for s in Status)}")
     db = _db()
     apps = _repo().list_applications(db, pilot_id, status=status)
     _audit(db, "subsidy_list_applications", f"pilot {pilot_id or 'open'}", f"{len(apps)} applications")
     if as_json:
         _print_json(apps)
         return
-    for a in apps:
-        grant = format_euros(a.grant_cents) if a.grant_cents is not None else "-"
-        typer.echo(f"{a.id:>6}  {a.status:<10} {grant:>12}  {a.postcode} {a.house_number}{a.house_number_addition or ''}  {a.buurt or '?'}")
+    from .tables import Col, print_table
+
+    if not apps:
+        typer.echo("Geen aanvragen" + (f" met status {status}" if status else "") + ".")
+        return
+    print_table(
+        [Col("aanvraag", "right"), Col("status"), Col("subsidie", "right"), Col("adres"), Col("buurt", priority=2),
+         Col("ontvangen", priority=3)],
+        [(a.id, label(a.status), format_euros(a.grant_cents) if a.grant_cents is not None else "-",
+          f"{a.postcode} {a.house_number}{a.house_number_addition or ''}", a.buurt or "?",
+          a.received_at.date().isoformat() if getattr(a, "received_at", None) else "")
+         for a in apps], wide=wide)
 
 
 @subsidy_app.command("export")

@@ -25,14 +25,23 @@ def add(
 
 
 @users_app.command("list")
-def list_() -> None:
+def list_(as_json: Annotated[bool, typer.Option("--json", help="print the users as JSON")] = False) -> None:
     """List active users and their roles."""
+    import json
+
     from veilig.storage.auth import list_users
 
     from .context import cli_database
+    from .tables import Col, print_table
 
-    for u in list_users(cli_database()):
-        typer.echo(f"{u.id}\t{u.name}\t{u.role}")
+    users = list_users(cli_database())
+    if as_json:
+        typer.echo(json.dumps([{"id": u.id, "name": u.name, "role": u.role} for u in users], ensure_ascii=False))
+        return
+    if not users:
+        typer.echo("Nog geen gebruikers: maak er een met 'veilig users add NAAM --role ROL'.")
+        return
+    print_table([Col("id", "right"), Col("naam"), Col("rol")], [(u.id, u.name, u.role) for u in users])
 
 
 def register(app: typer.Typer) -> None:

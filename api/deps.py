@@ -38,11 +38,7 @@ async def current_user(
     (:mod:`veilig.api.csrf`): same origin and the session's token. Bearer requests need not.
     """
     if credentials is not None:
-        user = user_for_token(db, credentials.credentials)
-        if user is None:
-            raise HTTPException(status_code=401, detail="invalid token",
-                                headers={"WWW-Authenticate": "Bearer"})
-        return user
+        return bearer_user(request, credentials.credentials, db)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         user = user_for_session(db, cookie)
@@ -52,9 +48,21 @@ async def current_user(
             await csrf.check(request, cookie, request.app.state.settings.allowed_origins)
             return user
     if request.url.path.startswith("/api/"):
-        raise HTTPException(status_code=401, detail="missing token: send 'Authorization: Bearer <token>'",
+        raise HTTPException(status_code=401, detail="token ontbreekt: stuur 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
     raise LoginRequired()
+
+
+def bearer_user(request: Request, token: str, db: Database) -> Principal:
+    """The user of a Bearer token; failures count towards the client's login limit (429 beyond)."""
+    from . import ratelimit
+
+    ratelimit.refuse_if_blocked(request)
+    user = user_for_token(db, token)
+    if user is None:
+        ratelimit.record_failure(request)
+        raise HTTPException(status_code=401, detail="ongeldig token", headers={"WWW-Authenticate": "Bearer"})
+    return user
 
 
 def require_roles(*roles: str) -> Callable[..., Principal]:
@@ -63,7 +71,8 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
     def check(user: Principal = Depends(current_user)) -> Principal:
         if user.role not in roles:
             raise HTTPException(status_code=403,
-                                detail=f"role '{user.role}' may not use this; allowed: {', '.join(roles)}")
+                                detail=f"uw rol ({ROLE_NL.get(user.role, user.role)}) mag dit niet gebruiken; "
+                                       f"toegestaan: {', '.join(ROLE_NL.get(r, r) for r in roles)}")
         return user
 
     return check
@@ -72,3 +81,4 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
 # Who may do what (BRIEF section 6). One table, so tests can walk every role x route pair.
 ANALYST, PLANNER, SUBSIDY, ADMIN = "analyst", "planner", "subsidy", "admin"
 ALL_ROLES = (ANALYST, PLANNER, SUBSIDY, ADMIN)
+ROLE_NL = {ANALYST: "analist", PLANNER: "planner", SUBSIDY: "subsidiebalie", ADMIN: "beheerder"}

@@ -50,7 +50,7 @@ def period_label(start: date | None, end: date | None) -> str:
 def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
                      start: date | None = None, end: date | None = None, result=None) -> str:
     """The hotspot map; incident points only for analysts, small counts hidden for the others."""
-    from veilig.maps.hotspots import build_hotspot_map
+    from veilig.maps.hotspots import analysis_note, build_hotspot_map
 
     check_period(start, end)
     points = None
@@ -67,12 +67,26 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
             public_hotspot_result(db, settings, category, start, end)
     buurten, clusters = result.buurten, result.clusters
     label = LABELS_NL.get(result.category, result.category)
+    from .emerging_service import emerging_map_layers
+    from .nearrepeat_service import zone_overlays
+
+    overlays = list(emerging_map_layers(db, role, settings.small_count_threshold, category, result.start,
+                                        result.end))
+    if _is_burglary(category):
+        overlays += zone_overlays(db, settings, role)
     return build_hotspot_map(
         buurten.rename(columns={"rate_per_1000_dwellings": "rate_per_1000"}), clusters, result.grid, points,
         title=f"Hotspots {label}", category_label=label,
         period_label=period_label(result.start, result.end) + ("" if role == ANALYST else PERTURBED_NL),
         tiles=tile_options(settings), synthetic=result.synthetic,
-        hide_below=None if role == ANALYST else settings.small_count_threshold)
+        hide_below=None if role == ANALYST else settings.small_count_threshold,
+        analysis_note=analysis_note(result.metadata()), overlays=overlays)
+
+
+def _is_burglary(category: str) -> bool:
+    from veilig.geo.categories import GROUPS
+
+    return category.strip().lower() in set(GROUPS["burglary"]) | {"burglary"}
 
 
 def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = None) -> str:
@@ -85,9 +99,12 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
     except NotFoundError:
         if pilot_id is not None:
             raise
+        from .nearrepeat_service import outreach_panel, zone_overlays
+
         buurten = named_buurten(db).assign(grants=0, granted_cents=0, burglaries=None)
         return build_subsidy_map(buurten, None, tiles=tile_options(settings),
-                                 hide_below=settings.small_count_threshold)
+                                 hide_below=settings.small_count_threshold,
+                                 overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db))
     budget = ledger_repo.budget(db, pilot.id)
     rows = pd.DataFrame([r.model_dump() for r in ledger_repo.buurt_report(db, pilot.id)])
     # Burglaries during the pilot so far; before it opens, the last twelve months.
@@ -111,9 +128,12 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
         buurten[col] = buurten[col].fillna(0).astype(int)
     buurten["granted_cents"] = buurten["reserved_cents"] + buurten["paid_cents"]
     buurten = buurten.rename(columns={"n_incidents": "burglaries", "rate_per_1000_dwellings": "burglary_rate"})
+    from .nearrepeat_service import outreach_panel, zone_overlays
+
     return build_subsidy_map(buurten, budget.model_dump(), tiles=tile_options(settings),
                              title=f"Subsidie hang- en sluitwerk: {pilot.name}{PERTURBED_NL}",
-                             hide_below=settings.small_count_threshold)
+                             hide_below=settings.small_count_threshold,
+                             overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db))
 
 
 def rhythm_map_html(db: Database, settings: Settings, role: str, theme: str, week: str | None = None,

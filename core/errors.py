@@ -15,3 +15,9 @@ class NotFoundError(VeiligError):
 
 class ConflictError(VeiligError):
     status_code = 409
+
+
+class TooLargeError(VeiligError):
+    """A request or file over a configured limit (size, rows, analysis cost)."""
+
+    status_code = 413

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,13 +42,24 @@ class Settings(BaseSettings):
     category_map_file: Path | None = Field(
         default=None, description="CSV (label,category) that extends the default label table"
     )
-    max_upload_bytes: int = 200 * 1024 * 1024
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_upload_rows: int = Field(default=1_000_000, ge=1, description="rows per uploaded file (HTTP)")
+    import_earliest: date = Field(default=date(1970, 1, 1), ge=date(1970, 1, 1),
+                                  description="incidents before this date are refused (not before 1970)")
+    import_future_days: float = Field(default=1.0, ge=0, le=366,
+                                      description="incidents more than this many days in the future are refused")
+    login_failures_per_minute: int = Field(default=10, ge=1,
+                                           description="failed logins per client per minute before 429")
     cookie_secure: bool = Field(
         default=False, description="Set the Secure flag on cookies (run behind a TLS reverse proxy)"
     )
     allowed_origins: tuple[str, ...] = Field(
         default=(), description="Extra origins (scheme://host:port) whose form posts are accepted, "
         "e.g. the public address behind a reverse proxy; the request's own origin always is"
+    )
+    incident_cache: bool = Field(
+        default=True, description="Keep a columnar copy of the incidents in data_dir/cache for fast analyses "
+        "(always in step with the database; off: every analysis reads the database)"
     )
     disclosure_secret: str | None = Field(
         default=None, repr=False,
@@ -62,6 +74,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'veilig.db'}"
+
+    @property
+    def incident_cache_dir(self) -> Path | None:
+        return self.data_dir / "cache" if self.incident_cache else None
 
 
 @lru_cache(maxsize=1)

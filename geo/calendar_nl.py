@@ -126,6 +126,9 @@ def parse_iso_week(week: str) -> Period:
     if not m:
         raise VeiligError(f"week '{week}' is not an ISO week (use YYYY-Www, e.g. 2025-W10)")
     year, wk = int(m.group(1)), int(m.group(2))
+    if not 1970 <= year <= 2100:
+        # Incident data, holidays and local times only exist in this range (0001-W01 broke a map).
+        raise VeiligError(f"week '{week}': the year {year} lies outside 1970-2100")
     try:
         monday = dt.date.fromisocalendar(year, wk, 1)
     except ValueError:

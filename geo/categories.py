@@ -123,5 +123,5 @@ def resolve_categories(name: str) -> tuple[str, ...]:
     if key in CATEGORIES:
         return (key,)
     raise VeiligError(
-        f"unknown category '{name}': use one of {', '.join(list(GROUPS) + list(CATEGORIES))}"
+        f"onbekende categorie '{name}': kies uit {', '.join(dict.fromkeys([*GROUPS, *CATEGORIES]))}"
     )

@@ -27,7 +27,7 @@ from .crs import WGS84
 
 #: GeoPackage layer per feature kind.
 GPKG_LAYERS: dict[str, str] = {"cluster": "clusters", "grid": "grid", "buurt": "buurten"}
-_GPKG_GEOMETRY: dict[str, str] = {"cluster": "Polygon", "grid": "Polygon", "buurt": "MultiPolygon"}
+_GPKG_GEOMETRY: dict[str, str] = {"cluster": "MultiPolygon", "grid": "Polygon", "buurt": "MultiPolygon"}
 
 #: Decimals of WGS84 coordinates (1e-7 degree is about 1 cm).
 WGS84_DECIMALS = 7
@@ -121,39 +121,118 @@ def _gdal_date(stamp: str) -> Iterator[None]:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})
 
 
+#: Columns that hold a count: written as INTEGER (NULL where hidden), never as REAL or text.
+COUNT_COLUMNS = ("n_incidents", "n_previous", "n_clusters", "observed", "cluster_id", "gi_class",
+                 "n_significant_hot", "n_significant_cold", "last_class", "count")
+#: Columns that hold a date: written as DATETIME (GeoPackage), not text.
+DATE_COLUMNS = ("first_date", "last_date")
+
+#: Dutch layer descriptions (gpkg_contents.description), by layer name.
+LAYER_DESCRIPTIONS: dict[str, str] = {
+    "clusters": "Hotspotgebieden (clusters) met waargenomen en verwachte aantallen",
+    "grid": "Getis-Ord Gi* per cel van 100 m (klasse na FDR-correctie)",
+    "buurten": "Aantallen en Gi* per CBS-buurt",
+    "cluster_buurten": "Aandeel van elk hotspotgebied per buurt (gerelateerde tabel)",
+    "incidenten": "Incidentpunten (alleen voor analisten; bevat geen vrije tekst)",
+}
+
+
 def _gpkg_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Typed for a GeoPackage: counts as (nullable) integers, dates as DATETIME, lists as text,
+    and no dict columns (those become related tables, see :func:`_related_tables`)."""
     out = gdf.copy()
-    for col in out.columns:
-        if col == "geometry" or out[col].dtype != object:
+    for col in list(out.columns):
+        if col == "geometry":
+            continue
+        if col in COUNT_COLUMNS:
+            out[col] = pd.array(pd.to_numeric(out[col], errors="coerce").round(), dtype="Int64")
+            continue
+        if col in DATE_COLUMNS:
+            out[col] = pd.to_datetime(out[col], errors="coerce")
+            continue
+        if out[col].dtype != object:
             continue
         sample = next((v for v in out[col] if v is not None), None)
         if isinstance(sample, list):
-            out[col] = [",".join(map(str, v)) for v in out[col]]
+            out[col] = [",".join(map(str, v)) if isinstance(v, list) else None for v in out[col]]
         elif isinstance(sample, dict):
-            out[col] = [json.dumps(_plain(v), separators=(",", ":")) for v in out[col]]
+            out = out.drop(columns=col)
     return out
 
 
-def write_geopackage(result, path: str | Path) -> Path:
-    """Write the result as a GeoPackage in RD New (EPSG:28992): layers ``clusters``, ``grid``, ``buurten``.
+def _related_tables(result) -> dict[str, pd.DataFrame]:
+    """``buurt_shares`` of every cluster as the table (cluster_id, statcode, share)."""
+    clusters = result.layers().get("cluster")
+    rows = []
+    if clusters is not None and "buurt_shares" in clusters.columns:
+        for cid, shares in zip(clusters["cluster_id"], clusters["buurt_shares"]):
+            if isinstance(shares, dict):
+                rows.extend((int(cid), str(code), float(share)) for code, share in sorted(shares.items()))
+    frame = pd.DataFrame(rows, columns=["cluster_id", "statcode", "share"])
+    frame["cluster_id"] = frame["cluster_id"].astype("int64")
+    frame["share"] = frame["share"].astype("float64")
+    return {"cluster_buurten": frame}
 
-    List and dict fields (``buurten``, ``buurt_shares``) become text (comma-separated, JSON).
-    Empty layers are written with their fields. The timestamp inside the file is the period's end,
-    so the same result gives the same bytes.
+
+def _layer_styles_frame(styles: dict[str, tuple[str, str]], geometry_column: str, stamp: str) -> pd.DataFrame:
+    """The ``layer_styles`` table QGIS reads (and writes): one default style per layer."""
+    rows = [{
+        "f_table_catalog": "", "f_table_schema": "", "f_table_name": layer,
+        "f_geometry_column": geometry_column, "styleName": name, "styleQML": qml, "styleSLD": "",
+        "useAsDefault": True, "description": f"veilig: {name}", "owner": "veilig", "ui": "",
+        "update_time": pd.Timestamp(stamp.rstrip("Z")),
+    } for layer, (name, qml) in sorted(styles.items())]
+    frame = pd.DataFrame(rows, columns=["f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column",
+                                        "styleName", "styleQML", "styleSLD", "useAsDefault", "description",
+                                        "owner", "ui", "update_time"])
+    frame["useAsDefault"] = frame["useAsDefault"].astype(bool)
+    frame["update_time"] = pd.to_datetime(frame["update_time"])
+    return frame
+
+
+def write_geopackage(result, path: str | Path, *, styles: dict[str, tuple[str, str]] | None = None,
+                     incidents: gpd.GeoDataFrame | None = None, attribution: str | None = None) -> Path:
+    """Write the result as a GeoPackage 1.2 in RD New (EPSG:28992).
+
+    Layers ``clusters``, ``grid``, ``buurten`` (and ``incidenten`` when ``incidents`` is given:
+    the caller decides who may have them), the related table ``cluster_buurten`` (cluster, buurt,
+    share) instead of a JSON string, and, when ``styles`` (layer -> (style name, QML)) is given,
+    the ``layer_styles`` table QGIS applies on opening. Counts are INTEGER (NULL where hidden),
+    dates DATETIME, descriptions in Dutch (``gpkg_contents.description``); the analysis (category,
+    period, parameters, null model, synthetic or not) and the attribution are in the GeoPackage
+    metadata tables (``gpkg_metadata``, written by GDAL). Version 1.2, not GDAL's default 1.4:
+    QGIS 3.22 LTR warns on every layer of a 1.4 file and no 1.4 feature is needed. The timestamp
+    inside the file is the period's end, so the same result gives the same bytes.
     """
     path = Path(path)
     meta = {k: json.dumps(_plain(v), ensure_ascii=False) if not isinstance(v, str) else v
             for k, v in result.metadata().items()}
+    if attribution:
+        meta["attribution"] = attribution
     stamp = f"{result.end.isoformat() if result.end else '1970-01-01'}T00:00:00.000Z"
 
     def writer(tmp: Path) -> None:
         with _gdal_date(stamp):
-            for kind, gdf in result.layers().items():
+            first = True
+
+            def put(frame, layer: str, **kwargs) -> None:
+                nonlocal first
                 pyogrio.write_dataframe(
-                    _gpkg_frame(gdf), tmp, layer=GPKG_LAYERS[kind], driver="GPKG",
-                    geometry_type=_GPKG_GEOMETRY[kind], promote_to_multi=kind == "buurt",
-                    append=tmp.exists(), layer_metadata=meta if kind == "cluster" else None,
-                )
+                    frame, tmp, layer=layer, driver="GPKG", append=not first,
+                    dataset_options={"VERSION": "1.2"} if first else None,
+                    dataset_metadata=meta if first else None,
+                    layer_options={"DESCRIPTION": LAYER_DESCRIPTIONS.get(layer, layer)}, **kwargs)
+                first = False
+
+            for kind, gdf in result.layers().items():
+                put(_gpkg_frame(gdf), GPKG_LAYERS[kind], geometry_type=_GPKG_GEOMETRY[kind],
+                    promote_to_multi=kind in ("buurt", "cluster"), layer_metadata=meta if kind == "cluster" else None)
+            for name, frame in _related_tables(result).items():
+                put(frame, name)
+            if incidents is not None:
+                put(_gpkg_frame(incidents), "incidenten", geometry_type="Point")
+            if styles:
+                put(_layer_styles_frame(styles, "geom", stamp), "layer_styles")
 
     _atomic_write(path, writer)
     return path

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import shapely
@@ -88,6 +88,10 @@ class StudyGrid:
 
     def cell_ids(self) -> np.ndarray:
         """Stable names of the study-area cells: size and south-west corner, e.g. ``100mE93400N452900``."""
+        return self._cell_ids.copy()
+
+    @cached_property
+    def _cell_ids(self) -> np.ndarray:  # computed once per grid: 15,000 f-strings cost ~0.1 s
         rows, cols = self.cell_rows_cols()
         size = f"{self.cell:g}m"
         xs = np.round(self.x0 + cols * self.cell, 3)
@@ -96,6 +100,10 @@ class StudyGrid:
 
     def cell_polygons(self) -> np.ndarray:
         """Square polygons of the study-area cells, in the order of :meth:`cell_rows_cols`."""
+        return self._cell_polygons.copy()
+
+    @cached_property
+    def _cell_polygons(self) -> np.ndarray:
         rows, cols = self.cell_rows_cols()
         c = self.cell
         return shapely.box(self.x0 + cols * c, self.y0 + rows * c, self.x0 + (cols + 1) * c, self.y0 + (rows + 1) * c)

@@ -4,14 +4,27 @@
 a :class:`HotspotResult` out, with GeoDataFrames in RD New and a WGS84 GeoJSON rendering.
 No database, no HTTP, no map here.
 
-The statistics: Gi* on the incident counts of the study grid (:mod:`veilig.geo.grid`: the cells
-that intersect Zoetermeer, zeros included) with a binary distance band, and Gi* on the incident
-counts of the 26 buurten with queen contiguity; both with Benjamini-Hochberg FDR over all cells
-(or buurten) before the 90/95/99 % classes.
+The statistics, under one stated null (:mod:`veilig.geo.exposure`: the period's ``N`` incidents
+fall independently on the cells in proportion to exposure; ``null_model`` in every output):
+
+- Gi* on the study grid (:mod:`veilig.geo.grid`: every cell that intersects Zoetermeer, zeros
+  included; edge cells weigh with their area inside). A cell's window is the cell and the cells
+  within the distance band; its count is exactly ``Binomial(N, window share)`` under the null, so
+  ``gi_p`` is the exact two-sided tail (:mod:`veilig.geo.inference`), BH-FDR over all cells, and
+  the 90/95/99 % classes come from the adjusted p. The analytic z (``gi_z``, esda's) and its normal
+  p (``gi_p_norm``) are kept beside it for comparison; the normal approximation is what fails at
+  ~0.1 incident per cell, so no class is based on it.
+- The same on the 26 buurten with queen contiguity; exposure: dwellings per buurt when imported.
+- Clusters (:mod:`veilig.geo.sigclusters`): connected groups of cells hot at 95 % after FDR, with
+  observed, expected, ratio and p_value. ``clusters='raw'`` gives plain DBSCAN/HDBSCAN with the
+  analyst's eps/min_samples instead, labelled "ruwe clustering": density, not significance.
+- The scale (:mod:`veilig.geo.scale`): cell 50 m, and the band from ``N`` and the exposure when
+  not given, never from where the incidents lie.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -23,25 +36,38 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from veilig.errors import VeiligError
+from veilig.errors import TooLargeError, VeiligError
 
 from .categories import resolve_categories
-from .clusters import METHODS, GridDBSCAN, cluster_polygons, hdbscan_labels, stable_labels
+from .clusters import METHODS, GridDBSCAN, hdbscan_labels, stable_labels
 from .crs import RD_NEW
 from .demo import DEMO_SOURCE
-from .gistar import gi_star, gi_star_grid, queen_weights
-from .grid import StudyGrid, zoetermeer_grid
+from .exposure import ExposureCells, buurt_null, grid_null, zoetermeer_cell_areas
+from .gistar import gi_star_grid_exact
+from .grid import zoetermeer_grid
+from .hotspot_layers import (
+    BUURT_COLUMNS,
+    CLUSTER_COLUMNS,
+    GRID_COLUMNS,
+    buurt_table,
+    grid_table,
+    raw_cluster_table,
+    significant_cluster_table,
+)
 from .neighbourhoods import assign_buurt, load_buurten
+from .scale import Scale, choose_band, given_band
+from .sigclusters import hot_components
 from .timeutil import TZ_NAME, period_bounds
 
 KINDS: tuple[str, ...] = ("cluster", "grid", "buurt")
 
-CLUSTER_COLUMNS = ["kind", "cluster_id", "category", "n_incidents", "area_m2", "density_per_km2", "first_date",
-                   "last_date", "buurten", "buurt_shares"]
-GRID_COLUMNS = ["kind", "cell_id", "n_incidents", "gi_z", "gi_p", "gi_p_fdr", "gi_class"]
-BUURT_COLUMNS = ["kind", "statcode", "statnaam", "wijkcode", "n_incidents", "share", "dwellings",
-                 "rate_per_1000_dwellings", "n_clusters", "share_in_clusters", "gi_z", "gi_p", "gi_p_fdr",
-                 "gi_class", "n_previous", "change", "change_pct"]
+#: How clusters are made: significant against the null (default) or plain density clustering.
+CLUSTER_MODES: tuple[str, ...] = ("significant", "raw")
+
+#: Default grid cell (metres): fine enough that a window fits a hotspot of ~200 m radius.
+DEFAULT_CELL = 50.0
+
+__all__ = ["BUURT_COLUMNS", "CLUSTER_COLUMNS", "GRID_COLUMNS", "HotspotParams", "HotspotResult", "compute_hotspots"]
 
 # Parameter bounds: wide enough for any sensible analysis of one municipality, narrow enough that
 # a typo (a cell of 0 or 50 km) is refused with the parameter's name instead of a useless grid.
@@ -58,26 +84,33 @@ class HotspotParams:
     Parameters
     ----------
     method : {'dbscan', 'hdbscan'}
-        Clustering method.
+        Clustering method of ``clusters='raw'``.
     eps : float
-        DBSCAN radius (1-5000 m); the cluster outline is buffered by ``eps / 2``.
+        DBSCAN radius (1-5000 m) of ``clusters='raw'``; the outline is buffered by ``eps / 2``.
     min_samples : int
         Minimum incidents within ``eps`` for a core incident (itself included); for HDBSCAN the
-        minimum cluster size.
+        minimum cluster size. Raw clustering only.
     cell : float
-        Grid cell size for Gi* (10-1000 m).
-    band : float
-        Gi* distance band (at least ``cell``, at most 5000 m).
+        Grid cell size for Gi* (10-1000 m); default :data:`DEFAULT_CELL`.
+    band : float or None
+        Gi* distance band (at least ``cell``, at most 5000 m); None: chosen from the number of
+        incidents and the exposure (:func:`veilig.geo.scale.choose_band`).
+    clusters : {'significant', 'raw'}
+        ``significant`` (default): groups of cells hot at 95 % after FDR under the null;
+        ``raw``: plain DBSCAN/HDBSCAN ("ruwe clustering"), no significance.
     """
 
     method: str = "dbscan"
     eps: float = 150.0
     min_samples: int = 5
-    cell: float = 100.0
-    band: float = 300.0
+    cell: float = DEFAULT_CELL
+    band: float | None = None
+    clusters: str = "significant"
 
     def validated(self) -> HotspotParams:
         """Return self when every parameter is in range; otherwise a :class:`VeiligError` naming it."""
+        if self.clusters not in CLUSTER_MODES:
+            raise VeiligError(f"clusters: '{self.clusters}' is not one of {', '.join(CLUSTER_MODES)}")
         if self.method not in METHODS:
             raise VeiligError(f"method: '{self.method}' is not one of {', '.join(METHODS)}")
         _check_number("eps", self.eps, *EPS_RANGE, "m")
@@ -85,8 +118,39 @@ class HotspotParams:
             raise VeiligError(f"min_samples: must be a whole number, got {self.min_samples!r}")
         _check_number("min_samples", self.min_samples, *MIN_SAMPLES_RANGE, "")
         _check_number("cell", self.cell, *CELL_RANGE, "m")
-        _check_number("band", self.band, float(self.cell), BAND_MAX, "m")
+        if self.band is not None:
+            _check_number("band", self.band, float(self.cell), BAND_MAX, "m")
+        # The band from the data is at most AUTO_BAND_MAX: the cost check takes the worst case.
+        from .scale import AUTO_BAND_MAX
+
+        band = float(self.band) if self.band is not None else max(AUTO_BAND_MAX, float(self.cell))
+        cells, work = grid_cost(float(self.cell), band)
+        if cells > MAX_GRID_CELLS or work > MAX_GRID_WORK:
+            raise TooLargeError(
+                f"cell: a {self.cell:g} m grid with a {band:g} m band is too heavy for one request "
+                f"(about {cells:,} cells, {work:,} cell-rows of Gi* sums; the limit is {MAX_GRID_CELLS:,} "
+                f"cells and {MAX_GRID_WORK:,}): choose a larger cell or a smaller band")
         return self
+
+
+#: One request may cost a few seconds and a few hundred MB, whatever its parameters: the grid's
+#: size (cells over Zoetermeer, ~37 km2) and the Gi* work (cells x neighbours within the band) are
+#: bounded together. At the defaults (100 m, 300 m) that is ~4,000 cells and ~28,000 cell-rows; the
+#: smallest cell allowed is 50 m (~16,000 cells: a few seconds, ~4 MB of GeoJSON; a 10 m grid
+#: was 140 MB and 44 s). The GeoJSON of the cells, not Gi*, is the larger cost. The incidents in the
+#: period are bounded by the database (load and clustering are linear), HDBSCAN by
+#: :data:`MAX_HDBSCAN_INCIDENTS`.
+MAX_GRID_CELLS = 17_000
+MAX_GRID_WORK = 2_000_000
+MAX_HDBSCAN_INCIDENTS = 200_000
+_ZOETERMEER_AREA_M2 = 36.9e6
+
+
+def grid_cost(cell: float, band: float) -> tuple[int, int]:
+    """Estimated (cells, work) of the Gi* grid over Zoetermeer for ``cell``/``band``."""
+    cells = int(_ZOETERMEER_AREA_M2 / (cell * cell) * 1.1) + 1
+    # gi_star_grid sums each disk by row-wise prefix sums: O(cells * (2 * band / cell + 1)).
+    return cells, int(cells * (2 * math.floor(band / cell) + 1))
 
 
 def _check_number(name: str, value, lo: float, hi: float, unit: str) -> None:
@@ -130,6 +194,10 @@ class HotspotResult:
         Notes for the user (Dutch): empty period, too few incidents, no statistics, ...
     timings : dict
         Seconds per stage.
+    scale : Scale or None
+        The Gi* cell and band, and why that band (chosen from the data or given).
+    null_grid, null_buurt : dict
+        The null of the grid and of the buurt statistics (``null_model``, ``area_mix``, description).
     """
 
     category: str
@@ -148,6 +216,18 @@ class HotspotResult:
     synthetic: bool = False
     messages: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    scale: Scale | None = None
+    null_grid: dict = field(default_factory=dict)
+    null_buurt: dict = field(default_factory=dict)
+
+    @property
+    def null_model(self) -> str:
+        """The grid's null (what the clusters and cells are tested against)."""
+        return self.null_grid.get("null_model", "")
+
+    @property
+    def raw_clusters(self) -> bool:
+        return self.params.clusters == "raw"
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """The three feature layers by kind, in RD New."""
@@ -172,6 +252,14 @@ class HotspotResult:
             "n_outside": None if self.n_outside is None else int(self.n_outside),
             "n_clusters": int(len(self.clusters)),
             "synthetic": bool(self.synthetic),
+            "null_model": self.null_model,
+            "null_grid": dict(self.null_grid),
+            "null_buurt": dict(self.null_buurt),
+            "scale": self.scale.metadata() if self.scale else None,
+            "inference": "exact binomial tail of each Gi* window count under the null (no simulations), "
+                         "two-sided, Benjamini-Hochberg FDR over all cells; classes at 99/95/90 %",
+            "clusters": ("ruwe clustering: " + self.params.method + " (density, no significance test)")
+            if self.raw_clusters else "groups of grid cells hot at 95 % after FDR under the null",
             "crs_analysis": RD_NEW,
             "messages": list(self.messages),
         }
@@ -239,6 +327,7 @@ def compute_hotspots(
     buurten: gpd.GeoDataFrame | None = None,
     stats: pd.DataFrame | None = None,
     data_start: date | None = None,
+    exposure: ExposureCells | None = None,
 ) -> HotspotResult:
     """Hotspots of a category or group in a period: clusters, Gi* grid, Gi* buurten, per-buurt table.
 
@@ -263,6 +352,9 @@ def compute_hotspots(
     data_start : date, optional
         The first day the data cover (all categories). The change against the previous period is
         only computed when the data reach back to its start; default: the first incident given.
+    exposure : ExposureCells, optional
+        An imported 100 m grid of dwellings or inhabitants: the grid's null follows it (mixed
+        with area, see :mod:`veilig.geo.exposure`). Default: uniform over the municipality.
 
     Returns
     -------
@@ -277,9 +369,10 @@ def compute_hotspots(
 
     Notes
     -----
-    For n incidents and c grid cells: O(n log n) time and O(n + c) memory (see
-    :class:`veilig.geo.clusters.GridDBSCAN` and :func:`veilig.geo.gistar.gi_star_grid`).
-    1,000,000 incidents take seconds and well under 1 GB beyond the input table.
+    For n incidents and c grid cells: O(n) for the grid counts, O(c * band / cell) for the window
+    sums and O(c log c) for BH (see :func:`veilig.geo.gistar.gi_star_grid_exact`); the inference
+    costs the same at 300 and at 1,000,000 incidents (~15,000 cells of 50 m). Raw clustering adds
+    O(n log n) (:class:`veilig.geo.clusters.GridDBSCAN`).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -355,26 +448,45 @@ def compute_hotspots(
         period = f"{_iso(start_d)} t/m {_iso(end_d)}" if start_d else "de gegevens"
         messages.append(f"geen incidenten van {what} in {period}: geen hotspots")
 
-    # Clusters.
-    t = time.perf_counter()
-    P = np.column_stack([px, py])
-    if params.method == "dbscan":
-        labels = stable_labels(GridDBSCAN(params.eps, params.min_samples).fit(P).labels_, P) if n else \
-            np.zeros(0, dtype=np.int64)
-    else:
-        labels = stable_labels(hdbscan_labels(P, params.min_samples), P)
-    if 0 < n < params.min_samples:
-        messages.append(f"minder incidenten ({n}) dan min_samples ({params.min_samples}): geen clusters")
-    elif n > 1 and (P == P[0]).all():
-        messages.append("alle incidenten liggen op één plek")
-    clusters = _cluster_table(P, labels, pb, pdays, index.to_numpy(), label, params)
-    timings["cluster"] = time.perf_counter() - t
-
-    # Gi* on the grid.
+    # Gi* on the grid, under the exposure null, at the chosen scale.
     t = time.perf_counter()
     grid = zoetermeer_grid(params.cell)
-    grid_gdf = _grid_table(grid, px, py, params, messages)
+    areas = zoetermeer_cell_areas(params.cell)
+    null = grid_null(grid, areas, exposure)
+    scale = (choose_band(null.share, grid.mask, n, params.cell) if params.band is None
+             else given_band(null.share, grid.mask, n, params.cell, float(params.band)))
+    params = dataclasses.replace(params, band=scale.band)
+    row, col = grid.locate(px, py) if n else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    counts = np.bincount(row * grid.nx + col, minlength=grid.nx * grid.ny).reshape(grid.ny, grid.nx) if n \
+        else np.zeros((grid.ny, grid.nx), dtype=np.int64)
+    gi = gi_star_grid_exact(counts, null.share, grid.mask, cell=params.cell, band=scale.band)
+    grid_gdf = grid_table(grid, counts, gi, null.null_model, messages)
     timings["gi_grid"] = time.perf_counter() - t
+
+    # Clusters: significant groups of hot cells (default), or raw density clustering.
+    t = time.perf_counter()
+    P = np.column_stack([px, py])
+    if params.clusters == "significant":
+        comp = hot_components(gi.gi_class, grid.mask)
+        labels = comp[row, col] - 1 if n else np.zeros(0, dtype=np.int64)
+        clusters = significant_cluster_table(comp, grid, counts, null.share, gi.p_fdr, n, labels, pb, pdays,
+                                             index.to_numpy(), label, null.null_model, scale.band)
+    else:
+        if params.method == "dbscan":
+            labels = stable_labels(GridDBSCAN(params.eps, params.min_samples).fit(P).labels_, P) if n else \
+                np.zeros(0, dtype=np.int64)
+        else:
+            if n > MAX_HDBSCAN_INCIDENTS:
+                raise TooLargeError(f"method: HDBSCAN on {n:,} incidents is too heavy for one request (limit "
+                                    f"{MAX_HDBSCAN_INCIDENTS:,}); choose a shorter period or method=dbscan")
+            labels = stable_labels(hdbscan_labels(P, params.min_samples), P)
+        if 0 < n < params.min_samples:
+            messages.append(f"minder incidenten ({n}) dan min_samples ({params.min_samples}): geen clusters")
+        clusters = raw_cluster_table(P, labels, pb, pdays, index.to_numpy(), label, params, grid, areas,
+                                     null.share, n, null.null_model)
+    if n > 1 and (P == P[0]).all():
+        messages.append("alle incidenten liggen op één plek")
+    timings["cluster"] = time.perf_counter() - t
 
     # Per-buurt table, with Gi* on the buurten.
     t = time.perf_counter()
@@ -387,131 +499,25 @@ def compute_hotspots(
     has_previous = prev_start is not None and data_start is not None and data_start <= prev_start
     if prev_start is not None and not has_previous:
         messages.append("de gegevens reiken niet tot de vorige periode: geen verandering berekend")
-    buurt_gdf = _buurt_table(buurten, pb, labels, prev_b, stats, messages, has_previous=has_previous)
+    bnull, bnote = buurt_null(buurten, stats)
+    if bnote:
+        messages.append(bnote)
+    buurt_gdf = buurt_table(buurten, pb, labels, prev_b, stats, messages, bnull, has_previous=has_previous)
     timings["buurt_table"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
 
     points = pd.DataFrame({
         "id": work["id"].to_numpy()[sel] if "id" in work.columns else sel,
         "x": px, "y": py, "buurt": pd.Categorical.from_codes(pb, categories=index), "cluster_id": labels + 1,
-        "category": work["category"].to_numpy()[sel],
-        "occurred_at": _utc_times(work["occurred_at"].iloc[sel]).to_numpy(),
+        "category": work["category"].array[sel],  # as given (str or Categorical): no million-object round trip
+        # ``.array``, not ``.to_numpy()``: tz-aware times would become a million Timestamp objects.
+        "occurred_at": _utc_times(work["occurred_at"].iloc[sel]).array,
     })
     return HotspotResult(
         category=label, categories=tuple(categories), start=start_d, end=end_d,
         previous_start=prev_start, previous_end=prev_end, params=params,
         clusters=clusters, grid=grid_gdf, buurten=buurt_gdf, points=points,
         n_incidents=n, n_outside=n_outside, synthetic=synthetic, messages=messages, timings=timings,
+        scale=scale, null_grid=null.metadata(), null_buurt=bnull.metadata(),
     )
 
-
-def _cluster_table(P: np.ndarray, labels: np.ndarray, bidx: np.ndarray, days: np.ndarray,
-                   statcodes: np.ndarray, category: str, params: HotspotParams) -> gpd.GeoDataFrame:
-    k = int(labels.max()) + 1 if labels.size else 0
-    if k == 0:
-        return _empty_layer(CLUSTER_COLUMNS, {"cluster_id": "int64", "n_incidents": "int64",
-                                              "area_m2": "float64", "density_per_km2": "float64"})
-    polygons = cluster_polygons(P, labels, params.eps / 2.0)
-    inc = labels >= 0
-    lab, nb = labels[inc], statcodes.size
-    size = np.bincount(lab, minlength=k)
-    per_buurt = np.bincount(lab * nb + bidx[inc], minlength=k * nb).reshape(k, nb)
-    day_num = days[inc].astype(np.int64)
-    first = np.full(k, np.iinfo(np.int64).max)
-    last = np.full(k, np.iinfo(np.int64).min)
-    np.minimum.at(first, lab, day_num)
-    np.maximum.at(last, lab, day_num)
-    buurt_lists: list[list[str]] = []
-    shares: list[dict[str, float]] = []
-    for c in range(k):
-        present = np.flatnonzero(per_buurt[c])
-        present = present[np.lexsort((present, -per_buurt[c, present]))]  # most incidents first, then code
-        buurt_lists.append(statcodes[present].tolist())
-        shares.append({statcodes[b]: round(per_buurt[c, b] / size[c], 6) for b in present})
-    area = shapely.area(polygons)
-    return gpd.GeoDataFrame({
-        "kind": "cluster",
-        "cluster_id": np.arange(1, k + 1, dtype=np.int64),
-        "category": category,
-        "n_incidents": size.astype(np.int64),
-        "area_m2": np.round(area, 1),
-        "density_per_km2": np.round(size / (area / 1e6), 3),
-        "first_date": [str(d) for d in first.astype("datetime64[D]")],
-        "last_date": [str(d) for d in last.astype("datetime64[D]")],
-        "buurten": buurt_lists,
-        "buurt_shares": shares,
-    }, geometry=polygons, crs=RD_NEW)
-
-
-def _grid_table(grid: StudyGrid, x: np.ndarray, y: np.ndarray, params: HotspotParams,
-                messages: list[str]) -> gpd.GeoDataFrame:
-    counts = grid.counts(x, y)
-    gi = gi_star_grid(counts, grid.mask, cell=params.cell, band=params.band)
-    m = grid.mask
-    vals = counts[m]
-    if vals.size and vals.min() == vals.max() and vals.max() > 0:
-        messages.append("alle rastercellen hebben evenveel incidenten: Gi* is niet te bepalen (z = 0)")
-    return gpd.GeoDataFrame({
-        "kind": "grid",
-        "cell_id": grid.cell_ids(),
-        "n_incidents": vals.astype(np.int64),
-        "gi_z": gi.z[m],
-        "gi_p": gi.p[m],
-        "gi_p_fdr": gi.p_fdr[m],
-        "gi_class": gi.gi_class[m].astype(np.int64),
-    }, geometry=grid.cell_polygons(), crs=RD_NEW)
-
-
-def _buurt_table(buurten: gpd.GeoDataFrame, bidx: np.ndarray, labels: np.ndarray, prev_bidx: np.ndarray,
-                 stats: pd.DataFrame | None, messages: list[str], has_previous: bool) -> gpd.GeoDataFrame:
-    b = buurten  # sorted by statcode; ``bidx`` indexes it
-    statcodes = b["statcode"].to_numpy()
-    index = pd.Index(statcodes)
-    nb = len(b)
-    n = np.bincount(bidx, minlength=nb).astype(np.int64)
-    clustered = labels >= 0
-    in_cl = np.bincount(bidx[clustered], minlength=nb)
-    pairs = np.unique(labels[clustered] * nb + bidx[clustered])  # (cluster, buurt) combinations
-    n_cl = np.bincount(pairs % nb, minlength=nb).astype(np.int64)
-    prev = np.bincount(prev_bidx, minlength=nb).astype(np.int64)
-    total = int(n.sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(total > 0, n / max(total, 1), np.nan)
-        share_in = np.where(n > 0, in_cl / np.maximum(n, 1), np.nan)
-    dwellings = np.full(len(b), np.nan)
-    if stats is not None and len(stats) and "dwellings" in stats.columns:
-        last = stats.drop_duplicates("statcode", keep="last").set_index("statcode")
-        d = pd.to_numeric(last["dwellings"], errors="coerce")
-        dwellings = d.reindex(index).to_numpy(dtype=np.float64)
-    if np.isnan(dwellings).all():
-        messages.append("geen buurtstatistieken geïmporteerd: geen cijfers per 1.000 woningen")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(dwellings > 0, n / dwellings * 1000.0, np.nan)
-    gi = gi_star(n, queen_weights(b.geometry.values))
-    change = (n - prev).astype(np.float64) if has_previous else np.full(len(b), np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        change_pct = np.where(prev > 0, change / np.maximum(prev, 1) * 100.0, np.nan)
-    return gpd.GeoDataFrame({
-        "kind": "buurt",
-        "statcode": statcodes,
-        "statnaam": b["statnaam"].to_numpy(),
-        "wijkcode": b["wijkcode"].to_numpy() if "wijkcode" in b.columns else None,
-        "n_incidents": n,
-        "share": np.round(share, 6),
-        "dwellings": dwellings,
-        "rate_per_1000_dwellings": np.round(rate, 3),
-        "n_clusters": n_cl,
-        "share_in_clusters": np.round(share_in, 6),
-        "gi_z": gi.z,
-        "gi_p": gi.p,
-        "gi_p_fdr": gi.p_fdr,
-        "gi_class": gi.gi_class.astype(np.int64),
-        "n_previous": prev if has_previous else np.full(len(b), np.nan),
-        "change": change,
-        "change_pct": np.round(change_pct, 3),
-    }, geometry=b.geometry.values, crs=RD_NEW)
-
-
-def _empty_layer(columns: list[str], dtypes: dict[str, str]) -> gpd.GeoDataFrame:
-    data = {c: pd.Series([], dtype=dtypes.get(c, object)) for c in columns}
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=RD_NEW), crs=RD_NEW)

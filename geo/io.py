@@ -14,16 +14,17 @@ from __future__ import annotations
 import csv
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyproj
 
-from veilig.errors import VeiligError
+from veilig.errors import TooLargeError, VeiligError
 
 from .categories import CATEGORIES, label_table, map_labels
-from .crs import RD_NEW, WGS84
+from .crs import RD_BOUNDS, RD_NEW, WGS84, known_crs
 from .neighbourhoods import DEFAULT_MARGIN_M, assign_buurt
 from .timeutil import TZ_NAME
 
@@ -36,6 +37,17 @@ _CAT_COLS = ("category", "categorie", "label", "omschrijving_type", "type", "maa
 _DESC_COLS = ("description", "omschrijving", "toelichting")
 _X_COLS, _Y_COLS = ("x", "rd_x", "x_rd"), ("y", "rd_y", "y_rd")
 _LAT_COLS, _LON_COLS = ("lat", "latitude", "breedtegraad"), ("lon", "lng", "longitude", "lengtegraad")
+
+#: Plausible incident times: nothing before 1970 (no digital incident registration, and the
+#: Amsterdam zone's pre-1937 offset is no whole minute), nothing more than a day in the future
+#: (a clock or a typo, never an event). Both are settings (``VEILIG_IMPORT_EARLIEST``,
+#: ``VEILIG_IMPORT_FUTURE_DAYS``); these are the defaults.
+DEFAULT_EARLIEST = date(1970, 1, 1)
+DEFAULT_FUTURE_DAYS = 1.0
+#: Free text that is kept: a description longer than this is refused (it is a paste accident,
+#: or an attempt to fill the database); ids and sources have their column widths.
+MAX_DESCRIPTION = 4000
+MAX_SOURCE = 100
 
 
 @dataclass(frozen=True)
@@ -77,23 +89,83 @@ def _pick(columns: Mapping[str, str], options: tuple[str, ...]) -> str | None:
 def _check_crs(name: str, crs: str | None) -> None:
     if crs is None:
         return
+    if len(crs) > 200 or known_crs(crs) is None:
+        raise VeiligError(f"{name}: --crs '{crs[:80]}' is not a known CRS with an EPSG code "
+                          "that covers Zoetermeer (e.g. EPSG:28992 or EPSG:4326)")
+
+
+def _hide_paths(exc: Exception, path: Path, name: str) -> str:
+    """A library's error message without the server's temporary path (only the file's own name)."""
+    text = str(exc)
+    for p in (str(path), str(path.parent)):
+        text = text.replace(p, name if p == str(path) else "")
+    return text[:300]
+
+
+def _declared_geojson_crs(path: Path) -> str | None:
+    """The name in the GeoJSON's own ``crs`` member (GeoJSON 2008), or None when it has none.
+
+    GDAL reads a ``crs`` it does not know as WGS84, so the file would silently be placed
+    somewhere else; the member is looked up here (in the first MB and the last 64 KB, where a
+    writer puts it, without parsing a large file twice) and an unknown CRS is refused.
+    """
+    import re
+
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+        fh.seek(0, 2)
+        size = fh.tell()
+        tail = b""
+        if size > len(head):
+            fh.seek(max(len(head), size - (1 << 16)))
+            tail = fh.read()
+    for text in (head, tail):
+        m = re.search(rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]{0,300})"', text)
+        if m is None:
+            m = re.search(rb'"crs"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]{0,300})"', text)
+        if m is not None:
+            return m.group(1).decode("utf-8", "replace")
+        if re.search(rb'"crs"\s*:\s*\{', text):
+            return "(unreadable crs member)"
+    return None
+
+
+def _count_rows(path: Path, kind: str) -> int | None:
+    """The number of records, from the file's metadata (no full read), when the format tells it."""
     try:
-        pyproj.CRS(crs)
-    except pyproj.exceptions.CRSError as exc:
-        raise VeiligError(f"{name}: --crs '{crs}' is not a known CRS (e.g. EPSG:28992)") from exc
+        if kind == "GeoParquet":
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        if kind in ("GeoPackage", "GeoJSON"):
+            import pyogrio
+
+            n = pyogrio.read_info(path).get("features")
+            return int(n) if n is not None and n >= 0 else None
+        with open(path, "rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    except Exception:  # a broken file: the reader names the problem
+        return None
 
 
-def _read_raw(path: Path, crs: str | None) -> tuple[pd.DataFrame, str | None, str]:
+def _read_raw(path: Path, crs: str | None, name: str | None = None,
+              max_rows: int | None = None) -> tuple[pd.DataFrame, str | None, str]:
     """Read the file; return (frame with x/y or geometry coords, crs of x/y, kind)."""
-    _check_crs(path.name, crs)
+    name = name or path.name
+    _check_crs(name, crs)
     suffix = path.suffix.lower()
     kind = SUPPORTED.get(suffix)
     if kind is None:
         raise VeiligError(
-            f"{path.name}: unsupported file type '{suffix}'; use one of {', '.join(sorted(SUPPORTED))}"
+            f"{name}: unsupported file type '{suffix}'; use one of {', '.join(sorted(SUPPORTED))}"
         )
     if not path.exists():
-        raise VeiligError(f"{path}: file not found")
+        raise VeiligError(f"{name}: file not found")
+    if max_rows is not None:
+        n_rows = _count_rows(path, kind)
+        if n_rows is not None and n_rows > max_rows + (1 if kind == "CSV" else 0):
+            raise TooLargeError(f"{name}: {n_rows} rows; the limit is {max_rows} rows per file "
+                              "(split the file)")
     if kind == "CSV":
         try:
             with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -105,7 +177,7 @@ def _read_raw(path: Path, crs: str | None) -> tuple[pd.DataFrame, str | None, st
             df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=delimiter,
                              encoding="utf-8-sig", engine="c")
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            raise VeiligError(f"{path.name}: not a readable CSV file ({exc})") from exc
+            raise VeiligError(f"{name}: not a readable CSV file ({_hide_paths(exc, path, name)})") from exc
         return df, crs, kind
     import geopandas as gpd
 
@@ -115,24 +187,36 @@ def _read_raw(path: Path, crs: str | None) -> tuple[pd.DataFrame, str | None, st
         else:
             gdf = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # pyogrio/pyarrow raise many types for a broken file
-        raise VeiligError(f"{path.name}: not a readable {kind} file ({exc})") from exc
+        raise VeiligError(f"{name}: not a readable {kind} file ({_hide_paths(exc, path, name)})") from exc
     file_crs = gdf.crs.to_string() if gdf.crs is not None else None
-    if kind == "GeoJSON" and file_crs is None:
-        file_crs = WGS84  # RFC 7946
+    if kind == "GeoJSON":
+        declared = _declared_geojson_crs(path)
+        if declared is not None and known_crs(declared) is None:
+            raise VeiligError(f"{name}: the file declares the CRS {declared[:80]!r}, which is not a known CRS; "
+                              "write the file in WGS84 (RFC 7946) or with an EPSG code")
+        if file_crs is None:
+            file_crs = WGS84  # RFC 7946
+    if file_crs is not None and known_crs(file_crs) is None:
+        raise VeiligError(f"{name}: the file declares the CRS {file_crs[:80]!r}, which is not a known CRS "
+                          "with an EPSG code that covers Zoetermeer")
     if crs and file_crs and pyproj.CRS(crs) != pyproj.CRS(file_crs):
         raise VeiligError(
-            f"{path.name}: the file declares {file_crs} but --crs says {crs}; "
+            f"{name}: the file declares {file_crs} but --crs says {crs}; "
             "remove --crs or fix the file (veilig never overrides a declared CRS)"
         )
     used_crs = file_crs or crs
     if used_crs is None:
-        raise VeiligError(f"{path.name}: the file has no CRS; pass --crs EPSG:28992 (or the right one)")
+        raise VeiligError(f"{name}: the file has no CRS; pass --crs EPSG:28992 (or the right one)")
+    import shapely
+
     geom = gdf.geometry
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     types = geom.geom_type.to_numpy(dtype=object)
     is_point = (types == "Point") & ~geom.is_empty.to_numpy()
-    df["__x"] = np.where(is_point, geom.x.where(is_point), np.nan) if len(gdf) else []
-    df["__y"] = np.where(is_point, geom.y.where(is_point), np.nan) if len(gdf) else []
+    # shapely.get_x gives NaN for every non-point, where GeoSeries.x raises on the first LineString.
+    values = geom.values
+    df["__x"] = np.where(is_point, shapely.get_x(np.asarray(values)), np.nan) if len(gdf) else []
+    df["__y"] = np.where(is_point, shapely.get_y(np.asarray(values)), np.nan) if len(gdf) else []
     df["__geomtype"] = pd.Series(types, index=df.index).fillna("missing")
     return df, used_crs, kind
 
@@ -153,6 +237,9 @@ def _localize_amsterdam(naive: pd.Series) -> tuple[pd.Series, pd.Series]:
     return local.dt.tz_convert("UTC"), reasons
 
 
+_YEAR_RANGE = (1900, 2200)
+
+
 def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse to UTC; returns (times, reason-per-row or '' when ok)."""
     n = len(values)
@@ -171,6 +258,15 @@ def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     has_offset = s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False)
     iso_like = s.str.match(r"^\d{4}-\d{2}-\d{2}", na=False)
+    # Years far outside any plausible window (0001, 1700, 9999) are refused before parsing: pandas
+    # would parse them at another resolution than nanoseconds and overflow on the way in.
+    year = pd.to_numeric(s.str.extract(r"^(\d{4})-", expand=False), errors="coerce").fillna(
+        pd.to_numeric(s.str.extract(r"^\d{1,2}-\d{1,2}-(\d{4})", expand=False), errors="coerce"))
+    absurd = (year < _YEAR_RANGE[0]) | (year > _YEAR_RANGE[1])
+    absurd = absurd.fillna(False).astype(bool) & ~missing
+    reasons[absurd] = [f"implausible date: the year {int(y)} lies outside {_YEAR_RANGE[0]}-{_YEAR_RANGE[1]}"
+                       for y in year[absurd]]
+    missing = missing | absurd  # not parsed; the reason above stays
 
     aware = ~missing & has_offset & iso_like
     if aware.any():
@@ -194,10 +290,26 @@ def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         local, why = _localize_amsterdam(naive_vals[parsed_ok])
         out[parsed_ok] = local
         reasons[parsed_ok] = why
-    reasons[missing] = "missing time"
+    reasons[missing & ~absurd] = "missing time"
     bad = ~missing & out.isna() & (reasons == "")
     reasons[bad] = "not a valid date/time (use ISO 8601, e.g. 2025-03-01T21:30:00+01:00, or DD-MM-YYYY HH:MM)"
     return out, reasons
+
+
+CONTROL = "control character (such as NUL) in the text"
+# C0 controls and DEL, the C1 controls, and the Unicode line/paragraph separators; a
+# description may keep tab, newline and carriage return.
+_CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]"
+_CONTROL_ALL_RE = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+
+
+def _has_control(values: pd.Series, allow_newlines: bool = False) -> np.ndarray:
+    pattern = _CONTROL_RE if allow_newlines else _CONTROL_ALL_RE
+    return values.astype("string").str.contains(pattern, regex=True, na=False).to_numpy(dtype=bool)
+
+
+def _visible(text: str) -> str:
+    return str(text).encode("unicode_escape").decode("ascii")[:60]
 
 
 def read_incidents(
@@ -206,6 +318,11 @@ def read_incidents(
     source: str | None = None,
     labels: Mapping[str, str] | None = None,
     margin_m: float = DEFAULT_MARGIN_M,
+    earliest: date = DEFAULT_EARLIEST,
+    future_days: float = DEFAULT_FUTURE_DAYS,
+    now: pd.Timestamp | None = None,
+    max_rows: int | None = None,
+    display_name: str | None = None,
 ) -> ReadResult:
     """Read and validate an incident file.
 
@@ -217,6 +334,10 @@ def read_incidents(
     source : the source name that makes ids unique; default the file's ``source`` column or stem.
     labels : source label -> category table (default :func:`label_table`).
     margin_m : points up to this far outside every buurt go to the nearest one; farther are refused.
+    earliest, future_days, now : plausible times lie in ``[earliest, now + future_days]``; others
+        are refused row by row (``now`` defaults to the clock).
+    max_rows : refuse a file with more records (read from its metadata, before the rows are read).
+    display_name : the file's name in messages (an upload is stored under a temporary name).
 
     Returns
     -------
@@ -224,9 +345,11 @@ def read_incidents(
     description, row`` for the valid rows, and one :class:`RowError` per broken rule.
     """
     path = Path(path)
-    name = path.name
+    name = display_name or path.name
     labels = labels if labels is not None else label_table()
-    df, used_crs, kind = _read_raw(path, crs)
+    df, used_crs, kind = _read_raw(path, crs, name, max_rows)
+    if max_rows is not None and len(df) > max_rows:
+        raise TooLargeError(f"{name}: {len(df)} rows; the limit is {max_rows} rows per file (split the file)")
     n = len(df)
     cols = {str(c).strip().lower(): c for c in df.columns}
     rows = np.arange(1, n + 1)
@@ -285,10 +408,21 @@ def read_incidents(
         first_row = pd.Series(rows, index=df.index).groupby(ids.values).transform("min").to_numpy()
         add_errors(dup, "id", [f"duplicate id: also on row {r}" for r in first_row], ids)
     too_long = (ids.str.len().fillna(0) > 200).to_numpy()
-    add_errors(too_long, "id", "id longer than 200 characters", ids)
+    add_errors(too_long, "id", "id longer than 200 characters", lambda: ids.str.slice(0, 60))
+    add_errors(_has_control(ids) & ~too_long, "id", CONTROL, lambda: ids.map(_visible, na_action="ignore"))
 
     # --- time ---------------------------------------------------------------------------------
     times, treasons = _parse_times(df[time_col])
+    now_ts = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
+    lo = pd.Timestamp(earliest).tz_localize(TZ_NAME).tz_convert("UTC")
+    hi = now_ts + pd.Timedelta(days=future_days)
+    ok_time = (treasons == "") & times.notna()
+    early = ok_time & (times < lo)
+    late = ok_time & (times > hi)
+    treasons = treasons.copy()
+    treasons[early] = f"implausible date: before {earliest.isoformat()} (setting VEILIG_IMPORT_EARLIEST)"
+    treasons[late] = (f"implausible date: more than {future_days:g} day(s) in the future "
+                      "(setting VEILIG_IMPORT_FUTURE_DAYS)")
     tbad = (treasons != "").to_numpy()
     add_errors(tbad, "occurred_at", treasons.to_numpy(), lambda: df[time_col].astype(str))
 
@@ -307,19 +441,41 @@ def read_incidents(
                    lambda: (raw_x.astype(str) + " " + raw_y.astype(str)).to_numpy())
     else:
         add_errors(coord_bad, "geometry", "geometry must be a non-empty Point", raw_x)
-    if pyproj.CRS(used_crs) != pyproj.CRS(RD_NEW) and n:
-        tr = pyproj.Transformer.from_crs(used_crs, RD_NEW, always_xy=True)
+    if known_crs(used_crs) is None:
+        raise VeiligError(f"{name}: the CRS {str(used_crs)[:80]!r} is not a known CRS with an EPSG code "
+                          "that covers Zoetermeer")
+    src_crs = known_crs(used_crs)
+    if src_crs.is_geographic and n:
+        # Latitude beyond +-90 or longitude beyond +-180 is no place on earth; PROJ would give inf.
+        lon_bad = ~coord_bad & (np.abs(x) > 180)
+        lat_bad = ~coord_bad & (np.abs(y) > 90)
+        out_of_range = lon_bad | lat_bad
+        add_errors(out_of_range, f"{fx}/{fy}" if kind == "CSV" else "geometry",
+                   "coordinate out of range (latitude -90..90, longitude -180..180)",
+                   lambda: [f"{a} {b}" for a, b in zip(xs.to_numpy(float), ys.to_numpy(float))])
+        coord_bad = coord_bad | out_of_range
+    if src_crs != pyproj.CRS(RD_NEW) and n:
+        tr = pyproj.Transformer.from_crs(src_crs, RD_NEW, always_xy=True)
         ok = ~coord_bad
         x = x.copy(); y = y.copy()
-        x[ok], y[ok] = tr.transform(x[ok], y[ok])
-        coord_bad |= ~(np.isfinite(x) & np.isfinite(y))
-    buurt, dist = assign_buurt(x, y, margin_m=margin_m)
+        try:
+            x[ok], y[ok] = tr.transform(x[ok], y[ok])
+        except pyproj.exceptions.ProjError as exc:
+            raise VeiligError(f"{name}: coordinates cannot be converted from {used_crs} to RD New ({exc})") from exc
+        lost = ok & ~(np.isfinite(x) & np.isfinite(y))
+        add_errors(lost, "location", f"coordinate cannot be converted from {used_crs} to RD New",
+                   lambda: [f"{a} {b}" for a, b in zip(xs.to_numpy(float), ys.to_numpy(float))])
+        coord_bad = coord_bad | lost
+    minx, miny, maxx, maxy = RD_BOUNDS
+    outside_rd = ~coord_bad & ~((x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
+    buurt, dist = assign_buurt(np.where(coord_bad, np.nan, x), np.where(coord_bad, np.nan, y), margin_m=margin_m)
     far = ~coord_bad & (buurt == None)  # noqa: E711  (object array)
     if far.any():
         km = np.round(dist[far] / 1000.0, 1)
         reasons = np.empty(n, dtype=object)
         reasons[far] = [f"location outside Zoetermeer: {d} km from the nearest buurt "
                         f"(limit {margin_m:.0f} m; check the CRS, now {used_crs})" for d in km]
+        reasons[far & outside_rd] = (f"location outside the Netherlands (RD New); check the CRS, now {used_crs}")
         add_errors(far, "location", reasons,
                    lambda: [f"{a:.1f} {b:.1f}" for a, b in zip(xs.to_numpy(float), ys.to_numpy(float))])
 
@@ -334,6 +490,13 @@ def read_incidents(
     desc_col = _pick(cols, _DESC_COLS)
     desc = df[desc_col].astype("string") if desc_col else pd.Series(pd.NA, index=df.index, dtype="string")
     desc = desc.where(desc.str.strip() != "", pd.NA) if desc_col else desc
+    src_long = (src.str.len().fillna(0) > MAX_SOURCE).to_numpy()
+    add_errors(src_long, "source", f"source longer than {MAX_SOURCE} characters", lambda: src.str.slice(0, 60))
+    add_errors(_has_control(src) & ~src_long, "source", CONTROL, lambda: src.map(_visible, na_action="ignore"))
+    desc_long = (desc.str.len().fillna(0) > MAX_DESCRIPTION).to_numpy()
+    # The description is personal data: the report names the rule, never echoes the text.
+    add_errors(desc_long, "description", f"description longer than {MAX_DESCRIPTION} characters", lambda: [""] * n)
+    add_errors(_has_control(desc, allow_newlines=True) & ~desc_long, "description", CONTROL, lambda: [""] * n)
 
     bad_rows = np.zeros(n, dtype=bool)
     for e in errors:

@@ -155,6 +155,9 @@ def plan_period(
 
 # --------------------------------------------------------------------------------------- areas
 
+#: A hotspot polygon becomes a plan area only when significant at this level (its ``p_value``).
+SIGNIFICANT_HOTSPOT_P = 0.05
+
 
 def build_areas(
     buurten: gpd.GeoDataFrame,
@@ -174,6 +177,9 @@ def build_areas(
         ``statcode``, ``statnaam``, ``geometry`` in EPSG:28992.
     hotspots : geopandas.GeoDataFrame, optional
         Polygons with an ``id_column``, in EPSG:28992 (refused otherwise: never reprojected silently).
+        Only significant hotspots become areas: rows of a hotspot result whose ``p_value`` is missing
+        (raw DBSCAN/HDBSCAN clusters, "ruwe clustering") or above 0.05 are left out, so a plan never
+        sends boa's to a cluster that the background alone explains.
     id_column, name_column : str
         Hotspot id and (optional) display name columns.
 
@@ -190,6 +196,9 @@ def build_areas(
     rows: list[dict] = []
     city = shapely.union_all(buurten.geometry.values)
     taken = shapely.Polygon()
+    if hotspots is not None and "p_value" in hotspots.columns:
+        p = pd.to_numeric(hotspots["p_value"], errors="coerce")
+        hotspots = hotspots[(p <= SIGNIFICANT_HOTSPOT_P).to_numpy()]
     if hotspots is not None and len(hotspots):
         if id_column not in hotspots.columns:
             raise VeiligError(f"the hotspots lack the id column '{id_column}'")
@@ -426,8 +435,11 @@ class ShiftPlan:
         }
 
     def to_csv(self) -> str:
-        """The plan table as CSV text (UTF-8, comma-separated, header row)."""
-        return self.table.to_csv(index=False)
+        """The plan table as CSV text (UTF-8, comma-separated, header row), formula cells neutralised
+        (area names come from imported buurt names: ``=HYPERLINK(...)`` must stay text)."""
+        from veilig.csvout import frame_csv
+
+        return frame_csv(self.table)
 
     def suppressed(self, threshold: int = DEFAULT_SMALL_COUNT_THRESHOLD, keep_zero: bool = False) -> ShiftPlan:
         """See :func:`veilig.geo.rhythm.suppress_small_counts`."""

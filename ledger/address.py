@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from .errors import RuleViolation
@@ -11,10 +12,24 @@ from .errors import RuleViolation
 ZOETERMEER_POSTCODES: tuple[tuple[int, int], ...] = ((2711, 2729),)
 
 
+def ascii_text(text: object, rule: str, label: str) -> str:
+    """NFKC-normalised text that must then be ASCII, or a refusal.
+
+    NFKC folds compatibility forms (full-width ``２７１３ＡＢ`` -> ``2713AB``); digits of other scripts
+    (Arabic-Indic ``٢٧١٣``, Bengali ``২৭১৩``) stay what they are and are refused, so one address can
+    never be written in two ways that the uniqueness rule sees as two (Python's ``\\d`` and ``int``
+    accept every script's digits).
+    """
+    folded = unicodedata.normalize("NFKC", str(text))
+    if not folded.isascii():
+        raise RuleViolation(rule, f"{label} {str(text)[:40]!r} bevat tekens buiten ASCII (gebruik de cijfers 0-9 en A-Z)")
+    return folded
+
+
 def normalise_postcode(text: str) -> str:
     """``"2711 ab"`` -> ``"2711AB"``; refuse anything that is not a full Dutch postcode."""
-    pc = re.sub(r"\s+", "", str(text)).upper()
-    if not re.fullmatch(r"[1-9]\d{3}[A-Z]{2}", pc):
+    pc = re.sub(r"\s+", "", ascii_text(text, "postcode_formaat", "postcode")).upper()
+    if not re.fullmatch(r"[1-9][0-9]{3}[A-Z]{2}", pc):
         raise RuleViolation("postcode_formaat", f"postcode {text!r} is geen Nederlandse postcode (1234 AB)")
     return pc
 
@@ -58,8 +73,11 @@ def check_postcode_in_area(postcode: str, ranges: Sequence[tuple[int, int]] = ZO
 def normalise_house_number(value: object) -> int:
     if isinstance(value, bool):
         raise RuleViolation("huisnummer", f"huisnummer {value!r} is geen getal")
+    text = ascii_text(value, "huisnummer", "huisnummer").strip()
+    if not re.fullmatch(r"[0-9]{1,6}", text):
+        raise RuleViolation("huisnummer", f"huisnummer {str(value)[:20]!r} is geen getal")
     try:
-        number = int(str(value).strip())
+        number = int(text)
     except ValueError:
         raise RuleViolation("huisnummer", f"huisnummer {value!r} is geen getal") from None
     if not 1 <= number <= 99999:
@@ -71,7 +89,7 @@ def normalise_addition(value: str | None) -> str:
     """House number addition (``"a"``, ``"-2"``, ``" BIS"``) -> ``"A"``, ``"2"``, ``"BIS"``; ``""`` for none."""
     if value is None:
         return ""
-    addition = re.sub(r"[\s\-/]+", "", str(value)).upper()
+    addition = re.sub(r"[\s\-/]+", "", ascii_text(value, "huisnummertoevoeging", "huisnummertoevoeging")).upper()
     if not re.fullmatch(r"[A-Z0-9]{0,6}", addition):
         raise RuleViolation("huisnummertoevoeging", f"huisnummertoevoeging {value!r} is ongeldig")
     return addition

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .errors import RuleViolation
 
@@ -14,8 +15,14 @@ IBAN_LENGTHS = {
 
 
 def normalise_iban(text: str) -> str:
-    """Upper case, no spaces: ``"nl91 abna 0417 1643 00"`` -> ``"NL91ABNA0417164300"``."""
-    return re.sub(r"\s+", "", str(text)).upper()
+    """Upper case, no spaces: ``"nl91 abna 0417 1643 00"`` -> ``"NL91ABNA0417164300"``.
+
+    NFKC first (full-width characters fold to ASCII); whatever is then not ASCII (Arabic-Indic
+    check digits, for instance) is refused by :func:`validate_iban`'s ASCII-only pattern.
+    """
+    folded = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))
+    # Upper-casing non-ASCII could make ASCII out of it (dotless i -> I): only ASCII is upper-cased.
+    return folded.upper() if folded.isascii() else folded
 
 
 def iban_checksum_ok(iban: str) -> bool:
@@ -28,7 +35,7 @@ def iban_checksum_ok(iban: str) -> bool:
 def validate_iban(text: str) -> str:
     """Return the normalised IBAN, or refuse naming what is wrong."""
     iban = normalise_iban(text)
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", iban):
+    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}", iban, flags=re.ASCII):
         raise RuleViolation("iban_formaat", f"IBAN {text!r} heeft niet de vorm van een IBAN (bijv. NL91ABNA0417164300)")
     expected = IBAN_LENGTHS.get(iban[:2])
     if expected is not None and len(iban) != expected:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from veilig.csvout import csv_text
 
 from .money import plain_euros
 from .status import HOLDS_RESERVATION, Status
@@ -64,16 +64,19 @@ def finance_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = FINA
     """Semicolon-separated CSV (what Dutch spreadsheets open directly); cents as integers plus a
     euro column with a decimal comma. ``rows`` are dicts keyed by ``columns`` (``subsidie_euro`` is
     filled in here)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";", lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        values = dict(row)
-        if "subsidie_euro" in columns:
-            grant = values.get("subsidie_cent")
-            values["subsidie_euro"] = plain_euros(grant) if grant is not None else ""
-        writer.writerow(["" if values.get(c) is None else values.get(c) for c in columns])
-    return buf.getvalue()
+    from veilig.csvout import csv_text
+
+    def lines():
+        for row in rows:
+            values = dict(row)
+            if "subsidie_euro" in columns:
+                grant = values.get("subsidie_cent")
+                values["subsidie_euro"] = plain_euros(grant) if grant is not None else ""
+            yield [values.get(c) for c in columns]
+
+    # Every cell through veilig.csvout: an applicant named "=HYPERLINK(...)" stays text in the
+    # finance department's spreadsheet.
+    return csv_text(columns, lines(), delimiter=";")
 
 
 def entries_csv(rows: Sequence[Mapping[str, Any]]) -> str:

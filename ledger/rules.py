@@ -72,10 +72,25 @@ def check_pilot_open(rules: PilotRules, today: date, what: str) -> None:
         raise RuleViolation("pilot_gesloten", f"{what} kan niet meer: de pilot is gesloten sinds {rules.closes_on.isoformat()}")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_NEWLINES = re.compile(r"[\t\n\r]")
+
+
+def check_text(rule: str, label: str, value: object, max_len: int, multiline: bool = False) -> str:
+    """Stripped text of at most ``max_len`` characters without control characters (NUL and the
+    like; tab and newlines only where ``multiline``), or a refusal naming the field."""
+    text = str(value).strip()
+    if _CONTROL.search(text) or (not multiline and _NEWLINES.search(text)):
+        raise RuleViolation(rule, f"{label} bevat een stuurteken (zoals NUL of een regeleinde)")
+    if len(text) > max_len:
+        raise RuleViolation(rule, f"{label} is hooguit {max_len} tekens (nu {len(text)})")
+    return text
+
+
 def validate_pilot(values: dict[str, Any]) -> dict[str, Any]:
     """Check and normalise a new pilot (``name``, ``budget_cents``, dates, grant rule, area)."""
     out = dict(values)
-    name = str(values.get("name") or "").strip()
+    name = check_text("pilot_naam", "de naam van een pilot", values.get("name") or "", 200)
     if not name:
         raise RuleViolation("pilot_naam", "een pilot heeft een naam nodig")
     if len(name) > 200:
@@ -127,7 +142,7 @@ def validate_application_fields(
     out: dict[str, Any] = {}
     v = {k: values.get(k) for k in APPLICATION_FIELDS if values.get(k) is not None}
     if "applicant_name" in v:
-        name = str(v["applicant_name"]).strip()
+        name = check_text("naam_aanvrager", "de naam van de aanvrager", v["applicant_name"], 200)
         if not name:
             raise RuleViolation("naam_aanvrager", "de naam van de aanvrager ontbreekt")
         if len(name) > 200:
@@ -174,7 +189,7 @@ def validate_application_fields(
         products = v["products"]
         if isinstance(products, str):
             products = [products]
-        products = [str(p).strip() for p in products if str(p).strip()]
+        products = [check_text("producten", "een product", p, 200) for p in products if str(p).strip()]
         if not products:
             raise RuleViolation("producten", "noem minstens één product (met SKG-sterren of PKVW)")
         uncertified = [p for p in products if not _CERTIFIED.search(p)]

@@ -578,8 +578,10 @@ def make_map(
 
 def add_panel(m: folium.Map, html: str, css_class: str, name: str) -> None:
     """Put trusted, already escaped HTML in a fixed panel over the map (plain HTML, no script)."""
+    # The legend may scroll on a small screen: focusable, so a keyboard can scroll it (WCAG 2.1.1).
+    extra = ' tabindex="0" role="region" aria-label="Legenda"' if css_class == "veilig-legend" else ""
     m.get_root().html.add_child(
-        Element(f'<div class="veilig-panel {css_class}" id="{name}">{html}</div>'), name=name
+        Element(f'<div class="veilig-panel {css_class}" id="{name}"{extra}>{html}</div>'), name=name
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -91,6 +92,8 @@ def build_hotspot_map(
     synthetic: bool = False,
     hide_below: int | None = None,
     static_prefix: str = "/static",
+    overlays: Sequence[tuple[DataLayer, tuple[str, list[LegendItem]]]] = (),
+    analysis_note: str | None = None,
 ) -> str:
     """The hotspot map as one HTML page.
 
@@ -121,6 +124,12 @@ def build_hotspot_map(
         For non-analysts: counts ``1 .. hide_below-1`` in buurten, clusters and grid cells are
         shown as ``"<hide_below"`` (and the buurt rate with them); incident points are refused.
         Counts that arrive as None are shown hidden in any case.
+    overlays : sequence of (layer, legend section)
+        Layers built elsewhere (the emerging hot spots of :mod:`veilig.maps.emerging`, the alert
+        zones of :mod:`veilig.maps.nearrepeat`), drawn after the clusters, each with its
+        ``(heading, [LegendItem, ...])``; their privacy is the caller's.
+    analysis_note : str, optional
+        The null and the scale (e.g. from :func:`analysis_note`), added to the subtitle.
 
     Returns
     -------
@@ -175,7 +184,15 @@ def build_hotspot_map(
     cluster_layer = _cluster_layer(clusters, wgs["clusters"], names, hidden)
     if cluster_layer is not None:
         cluster_layer.add_to(m)
-        legend.append(("Hotspots (clusters)", [LegendItem(CLUSTER_COLOR, "hotspotgebied (DBSCAN-cluster)", "line")]))
+        legend.append(("Hotspots (clusters)", [LegendItem(CLUSTER_COLOR, _cluster_label(clusters), "line")]))
+
+    for layer, section in overlays:
+        layer.add_to(m)
+        legend.append(section)
+
+    label_layer = _label_layer(wgs["buurten"])
+    if label_layer is not None:
+        label_layer.add_to(m)
 
     n_points = 0
     if points is not None:
@@ -186,6 +203,8 @@ def build_hotspot_map(
 
     messages = [] if _has_incidents(buurten, value_field, clusters, all_cells, points) else [EMPTY_MESSAGE]
     subtitle = f"{category_label} · {period_label}"
+    if analysis_note:
+        subtitle += f" · {analysis_note}"
     if points is not None:
         subtitle += f" · {format_int(n_points)} incidenten als punten"
     add_panel(m, title_html(title, subtitle, synthetic=synthetic, messages=messages), "veilig-title", "veilig-title")
@@ -196,6 +215,31 @@ def build_hotspot_map(
 
 
 # ------------------------------------------------------------------------------ layers
+
+_LABEL_CSS = (
+    "<style>.veilig-buurtlabel div { font: 600 11px/1.2 system-ui, sans-serif; color: #1f2328; "
+    "text-align: center; white-space: nowrap; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; "
+    "pointer-events: none; }</style>"
+)
+
+
+def _label_layer(wgs: gpd.GeoDataFrame):
+    """The buurt names as labels at a point inside each buurt; not interactive, so they never take
+    the mouse from the polygons beneath. A layer of its own, to switch off in the layer control."""
+    if not len(wgs) or "statnaam" not in wgs.columns:
+        return None
+    group = folium.FeatureGroup(name="Buurtnamen", show=True)
+    group.add_child(folium.Element(_LABEL_CSS))
+    for name, geom in zip(wgs["statnaam"], wgs.geometry.values, strict=True):
+        if geom is None or geom.is_empty or is_missing(name):
+            continue
+        at = geom.representative_point()
+        folium.Marker(
+            location=[round(at.y, 6), round(at.x, 6)], interactive=False, keyboard=False,
+            icon=folium.DivIcon(html=f"<div>{escape_html(str(name))}</div>", class_name="veilig-buurtlabel",
+                                icon_size=(160, 14), icon_anchor=(80, 7)),
+        ).add_to(group)
+    return group
 
 
 def _frame(gdf, name: str) -> gpd.GeoDataFrame:
@@ -305,7 +349,7 @@ def _grid_layer(sub: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, hidden: str):
     cls = pd.to_numeric(sub["gi_class"], errors="coerce").to_numpy()
     cell = _cell_size(sub)
     name = f"Gi*-raster ({format_int(cell)} m)" if cell else "Gi*-raster"
-    heading = "Gi* per rastercel (na FDR-correctie)"
+    heading = "Gi* per rastercel: significant na FDR (exacte binomiale toets, geen simulaties)"
     items = [LegendItem(GI_CLASSES[c][0], GI_CLASSES[c][1]) for c in (3, 2, 1, -1, -2, -3)]
     order = sorted(GI_CLASSES)
     styles = [{"stroke": False, "fillColor": GI_CLASSES[c][0], "fillOpacity": 0.75} for c in order]
@@ -322,6 +366,32 @@ def _grid_layer(sub: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, hidden: str):
     payload = polygon_payload(wgs.geometry.values, style_index, styles, tooltip, values,
                               style_labels=[GI_CLASSES[c][1] for c in order])
     return DataLayer("polygons", payload, name), (heading, items)
+
+
+def _cluster_label(clusters: gpd.GeoDataFrame) -> str:
+    """Legend text: a significant hotspot, or plain density clustering ("ruwe clustering")."""
+    methods = clusters["cluster_method"].dropna().astype(str) if "cluster_method" in clusters.columns else []
+    raw = [m for m in methods if m.startswith("ruwe clustering")]
+    if raw:
+        return f"{raw[0]}: dichtheid, geen significantietoets"
+    if len(methods):
+        return "hotspotgebied: Gi*-cellen heet op 95 % na FDR"
+    return "hotspotgebied (cluster)"
+
+
+def analysis_note(metadata: dict) -> str:
+    """One Dutch line on a hotspot result's null and scale, for the map's subtitle."""
+    from veilig.geo.exposure import describe
+
+    ng = metadata.get("null_grid") or {}
+    parts = []
+    if ng.get("null_model"):
+        parts.append("nulhypothese: " + describe(ng["null_model"], float(ng.get("area_mix") or 0.0)))
+    scale = metadata.get("scale") or {}
+    if scale.get("band"):
+        how = "gekozen uit het aantal incidenten" if scale.get("band_chosen") else "opgegeven"
+        parts.append(f"cel {scale['cell']:g} m, band {scale['band']:g} m ({how})")
+    return " · ".join(parts)
 
 
 def _column(gdf, name: str) -> list:
@@ -452,4 +522,4 @@ def _has_incidents(buurten, value_field, clusters, grid, points) -> bool:
     return False
 
 
-__all__: Sequence[str] = ["build_hotspot_map", "GI_CLASSES", "EMPTY_MESSAGE"]
+__all__: Sequence[str] = ["build_hotspot_map", "analysis_note", "GI_CLASSES", "EMPTY_MESSAGE"]

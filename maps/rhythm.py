@@ -231,7 +231,7 @@ def _area_layer(areas: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, selected_id: str
     if k > 8:
         items.append(LegendItem(rank_color[ranked[-1]], f"... tot rang {ranked[-1]}"))
     items.append(LegendItem(UNRANKED_COLOR, "niet ingepland in deze dienst"))
-    items.append(LegendItem("#333333", "hotspotgebied: gestreepte rand", "line"))
+    items.append(LegendItem("#333333", "hotspotgebied (significant op 95 % na FDR): gestreepte rand", "line"))
     if selected_id is not None:
         items.append(LegendItem(SELECTED_COLOR, "gekozen gebied (ritme rechtsonder)", "line"))
     return DataLayer("polygons", payload, "Gebieden in het dienstplan"), ("Gebieden per dienst", items)

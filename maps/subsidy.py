@@ -7,6 +7,7 @@ grants are circles whose area follows the euros granted; the budget sits in a pa
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date
 
 import geopandas as gpd
@@ -59,6 +60,8 @@ def build_subsidy_map(
     title: str = DEFAULT_TITLE,
     hide_below: int | None = None,
     static_prefix: str = "/static",
+    overlays: Sequence[tuple[DataLayer, tuple[str, list[LegendItem]]]] = (),
+    panels: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The subsidy map as one HTML page.
 
@@ -79,6 +82,10 @@ def build_subsidy_map(
     hide_below : int, optional
         Burglary counts ``1 .. hide_below-1`` are shown hidden (with their rate); counts that
         arrive as None are shown hidden in any case. Grants are the desk's own ledger: not hidden.
+    overlays : sequence of (DataLayer, legend section)
+        Extra layers (e.g. the alert zones, as grid cells), drawn on top; privacy is the caller's.
+    panels : sequence of (trusted escaped HTML, name)
+        Extra panels under the budget (e.g. the outreach table).
     """
     if not isinstance(buurten, gpd.GeoDataFrame):
         raise VeiligError(f"buurten: expected a GeoDataFrame in EPSG:28992, got {type(buurten).__name__}")
@@ -101,11 +108,16 @@ def build_subsidy_map(
         circles, grant_section = _grant_layer(buurten, wgs)
         circles.add_to(m)
         legend.append(grant_section)
+    for layer, section in overlays:
+        layer.add_to(m)
+        legend.append(section)
     notes.append(f"Grenzen: {ATTRIBUTION}.")
 
     totals = _totals(buurten)
     add_panel(m, title_html(title, totals), "veilig-title", "veilig-title")
     add_panel(m, budget_html(budget), "veilig-corner veilig-budget", "veilig-budget")
+    for html, name in panels:
+        add_panel(m, html, name, name)
     add_panel(m, legend_html(legend, " ".join(notes)), "veilig-legend", "veilig-legend")
     add_layer_control(m)
     return render_page(m)

@@ -38,6 +38,8 @@ bash scripts/vendor_static.sh
 if [[ $want_test -eq 1 ]]; then
     # Browser tests drive Debian's Chromium (Playwright only as the driver, no browser download).
     command -v chromium >/dev/null 2>&1 || apt_install chromium
+    # QGIS itself opens the exported GeoPackages in a test (Debian's PyQGIS under /usr/bin/python3).
+    /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || apt_install --no-install-recommends python3-qgis
     # PostgreSQL: the storage and ledger tests run against it too.
     if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
         if ! command -v pg_ctlcluster >/dev/null 2>&1; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch the browser assets the pages need (Leaflet for the maps, Swagger UI for /docs) from the npm registry, pinned and checked
+# Fetch the browser assets the pages need (Leaflet for the maps, Swagger UI for /docs; axe-core for the accessibility tests) from the npm registry, pinned and checked
 # against their published integrity, into api/static/vendor/<pkg>/ (gitignored, never committed).
 # The app serves api/static at /static, so Leaflet ends up at /static/vendor/leaflet/leaflet.js.
 # Safe to run again: a package already present at the pinned version is skipped.
@@ -11,6 +11,7 @@ DEST=${VEILIG_VENDOR_DIR:-api/static/vendor}
 # name version sha512-integrity (as the registry publishes it) files-to-keep (relative to package/)
 PACKAGES=(
     "leaflet 1.9.4 sha512-nxS1ynzJOmOlHp+iL3FyWqK89GtNL8U8rvlMOsQdTTssxZwCXh8N2NB3GDQOL+YR3XnWyZAxwQixURb+FA74PA== dist/leaflet.js,dist/leaflet.js.map,dist/leaflet.css,dist/images,LICENSE"
+    "axe-core 4.14.1 sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ== axe.min.js,LICENSE"
     "swagger-ui-dist 5.32.0 sha512-nKZB0OuDvacB0s/lC2gbge+RigYvGRGpLLMWMFxaTUwfM+CfndVk9Th2IaTinqXiz6Mn26GK2zriCpv6/+5m3Q== swagger-ui-bundle.js,swagger-ui.css,favicon-32x32.png,LICENSE"
 )
 

@@ -49,13 +49,15 @@ def add_user(db: Database, name: str, role: str) -> str:
     """Create a user; return the token (shown once, stored only as a hash)."""
     name = name.strip()
     if role not in ROLES:
-        raise VeiligError(f"role: '{role}' is not one of {', '.join(ROLES)}")
+        raise VeiligError(f"rol: '{role}' is geen van {', '.join(ROLES)}")
     if not name or len(name) > 100:
-        raise VeiligError("name: give a name of 1 to 100 characters")
+        raise VeiligError("naam: geef een naam van 1 tot 100 tekens")
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in "\u2028\u2029" for ch in name):
+        raise VeiligError("naam: geen stuurtekens (zoals NUL) in een gebruikersnaam")
     token = new_token()
     with db.write() as conn:
         if conn.execute(select(User.id).where(User.name == name)).first():
-            raise ConflictError(f"name: a user '{name}' already exists")
+            raise ConflictError(f"naam: er bestaat al een gebruiker '{name}'")
         conn.execute(insert(User).values(name=name, role=role, token_hash=hash_token(token),
                                          active=True, created_at=_now()))
     return token
@@ -136,11 +138,20 @@ def ensure_first_admin(db: Database) -> str | None:
     return create_login_link(db, admin)
 
 
-def audit(db: Database, user: Principal, action: str, target: str, detail: str | None = None) -> None:
-    """Record a read or change of incident-level or personal data."""
+def audit(db: Database, user: Principal, action: str, target: str, detail: str | None = None,
+          conn=None) -> None:
+    """Record a read or change of incident-level or personal data.
+
+    With ``conn`` the entry is written in that (open) transaction, so a change and its audit entry
+    are committed together or not at all.
+    """
+    values = dict(at=_now(), user_name=user.name, role=user.role, action=action, target=target[:500],
+                  detail=detail)
+    if conn is not None:
+        conn.execute(insert(AuditEntry).values(**values))
+        return
     with db.write() as conn:
-        conn.execute(insert(AuditEntry).values(at=_now(), user_name=user.name, role=user.role,
-                                               action=action, target=target[:500], detail=detail))
+        conn.execute(insert(AuditEntry).values(**values))
 
 
 def read_audit(db: Database, limit: int = 200) -> list[dict]:
@@ -160,3 +171,88 @@ def cli_principal() -> Principal:
     except (KeyError, OSError):
         name = "unknown"
     return Principal(id=0, name=f"cli:{name}", role="cli")
+
+
+# --------------------------------------------------------------------------- administration (the /beheer pages)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    name: str
+    role: str
+    active: bool
+    created_at: datetime
+
+
+def list_all_users(db: Database) -> list[UserRow]:
+    """Every user, disabled ones included (the admin page shows both)."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(User.id, User.name, User.role, User.active, User.created_at).order_by(User.id))
+        return [UserRow(r.id, r.name, r.role, bool(r.active), _aware(r.created_at)) for r in rows]
+
+
+def _user_row(conn, user_id: int):
+    from veilig.errors import NotFoundError
+
+    row = conn.execute(select(User.id, User.name, User.role, User.active).where(User.id == user_id)).first()
+    if row is None:
+        raise NotFoundError(f"gebruiker {user_id} bestaat niet")
+    return row
+
+
+def set_user_active(db: Database, user_id: int, active: bool, *, by: Principal) -> None:
+    """Disable (or enable again) a user; disabling ends their browser sessions at once.
+
+    An admin cannot disable themselves, and the last active admin cannot be disabled: nobody could
+    then manage users any more.
+    """
+    with db.write() as conn:
+        row = _user_row(conn, user_id)
+        if not active:
+            if row.id == by.id:
+                raise ConflictError("u kunt uw eigen account niet uitschakelen")
+            if row.role == "admin":
+                admins = conn.execute(select(func.count()).select_from(User)
+                                      .where(User.role == "admin", User.active)).scalar_one()
+                if admins <= 1:
+                    raise ConflictError("dit is de laatste actieve beheerder; die kan niet worden uitgeschakeld")
+            conn.execute(LoginSession.__table__.delete().where(LoginSession.user_id == user_id))
+        conn.execute(update(User).where(User.id == user_id).values(active=active))
+
+
+def rotate_token(db: Database, user_id: int) -> str:
+    """Give a user a new token (returned once); the old token and the user's sessions stop working."""
+    token = new_token()
+    with db.write() as conn:
+        _user_row(conn, user_id)
+        conn.execute(update(User).where(User.id == user_id).values(token_hash=hash_token(token)))
+        conn.execute(LoginSession.__table__.delete().where(LoginSession.user_id == user_id))
+    return token
+
+
+def search_audit(db: Database, *, user_name: str | None = None, action: str | None = None,
+                 start: datetime | None = None, end: datetime | None = None,
+                 offset: int = 0, limit: int = 100) -> tuple[list[dict], int]:
+    """Audit entries, newest first, filtered by user, action (prefix) and time ``[start, end)``; and the total."""
+    conds = []
+    if user_name:
+        conds.append(AuditEntry.user_name == user_name)
+    if action:
+        conds.append(AuditEntry.action.like(action.replace("%", "").replace("_", "\\_") + "%", escape="\\"))
+    if start is not None:
+        conds.append(AuditEntry.at >= start)
+    if end is not None:
+        conds.append(AuditEntry.at < end)
+    with db.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(AuditEntry).where(*conds)).scalar_one()
+        rows = conn.execute(select(AuditEntry.at, AuditEntry.user_name, AuditEntry.role, AuditEntry.action,
+                                   AuditEntry.target, AuditEntry.detail).where(*conds)
+                            .order_by(AuditEntry.id.desc()).offset(max(0, offset)).limit(min(max(1, limit), 1000)))
+        out = [{**dict(r._mapping), "at": _aware(r.at)} for r in rows]
+    return out, int(total)
+
+
+def audit_actions(db: Database) -> list[str]:
+    with db.engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(AuditEntry.action).distinct().order_by(AuditEntry.action))]

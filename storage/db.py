@@ -61,9 +61,14 @@ def upgrade(engine: Engine) -> None:
 
 @dataclass
 class Database:
-    """One engine plus a session factory; the handle that api/ passes around."""
+    """One engine plus a session factory; the handle that api/ passes around.
+
+    ``cache_dir``: where the columnar incident cache lives (:mod:`veilig.storage.columnar`);
+    None reads every analysis straight from the database.
+    """
 
     engine: Engine
+    cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -96,12 +101,14 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str, migrate: bool = True) -> Database:
-    """Open the database at ``url`` and, by default, bring its schema to the latest migration."""
+def open_database(url: str, migrate: bool = True, cache_dir: str | Path | None = None) -> Database:
+    """Open the database at ``url`` and, by default, bring its schema to the latest migration.
+
+    With ``cache_dir`` the analyses read incidents from a columnar cache kept there."""
     engine = create_db_engine(url)
     if migrate:
         upgrade(engine)
-    return Database(engine)
+    return Database(engine, Path(cache_dir) if cache_dir is not None else None)
 
 
 def ping(engine: Engine) -> bool:

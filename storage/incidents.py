@@ -18,9 +18,11 @@ import pandas as pd
 from sqlalchemy import Connection, func, insert, select, text
 
 from veilig.errors import VeiligError
+from veilig.geo.crs import RD_BOUNDS
 from veilig.geo.io import ReadResult, RowError, read_incidents
 from veilig.geo.timeutil import period_bounds
 
+from . import columnar
 from .db import Database
 from .models import BuurtStat, ImportBatch, Incident, Meta
 
@@ -46,14 +48,25 @@ class ImportReport:
 
 
 def bump_data_version(conn: Connection) -> int:
-    """Increment the data version (map caches key on it) inside the caller's transaction."""
+    """Increment the data version (map caches key on it) inside the caller's transaction.
+
+    It also replaces the data token, a random name for this state of the data that is never
+    reused (the columnar cache keys its files on it: a recreated database starts its version at
+    1 again, but never repeats a token).
+    """
     current = conn.execute(select(Meta.value).where(Meta.key == "data_version")).scalar()
     new = int(current or 0) + 1
-    if current is None:
-        conn.execute(insert(Meta).values(key="data_version", value=str(new)))
-    else:
-        conn.execute(Meta.__table__.update().where(Meta.key == "data_version").values(value=str(new)))
+    _set_meta(conn, "data_version", str(new), exists=current is not None)
+    token = conn.execute(select(Meta.value).where(Meta.key == columnar.TOKEN_KEY)).scalar()
+    _set_meta(conn, columnar.TOKEN_KEY, columnar.new_token(), exists=token is not None)
     return new
+
+
+def _set_meta(conn: Connection, key: str, value: str, exists: bool) -> None:
+    if exists:
+        conn.execute(Meta.__table__.update().where(Meta.key == key).values(value=value))
+    else:
+        conn.execute(insert(Meta).values(key=key, value=value))
 
 
 def data_version(db: Database) -> int:
@@ -134,8 +147,12 @@ def store_incidents(
     result: ReadResult,
     skip_invalid: bool = False,
     progress: ProgressFn | None = None,
+    imported_by: str | None = None,
 ) -> ImportReport:
-    """Write the valid rows of ``result`` in one transaction (nothing when any row is invalid, unless ``skip_invalid``)."""
+    """Write the valid rows of ``result`` in one transaction (nothing when any row is invalid, unless ``skip_invalid``).
+
+    The rows are one import batch (``imported_by`` names who), which
+    :func:`veilig.storage.batches.undo_batch` can take back whole."""
     report = ImportReport(file=result.file, rows_in_file=result.n_rows, errors=list(result.errors))
     if result.errors and not skip_invalid:
         return report
@@ -155,7 +172,7 @@ def store_incidents(
             filename=result.file, source=",".join(sorted(rows["source"].unique())) or "-",
             rows_in_file=result.n_rows, rows_inserted=len(new_rows),
             rows_skipped_existing=report.skipped_existing, rows_invalid=report.invalid_rows,
-            imported_at=datetime.now(timezone.utc),
+            imported_at=datetime.now(timezone.utc), imported_by=imported_by,
         ).returning(ImportBatch.id)).scalar_one()
         if len(new_rows):
             writer = _insert_sqlite if db.is_sqlite else _insert_postgres
@@ -164,6 +181,8 @@ def store_incidents(
         report.inserted = len(new_rows)
         report.batch_id = batch_id
     report.committed = True
+    if report.inserted:
+        columnar.refresh_cache(db)  # after the commit: the next analysis finds the new state's columns
     return report
 
 
@@ -182,7 +201,25 @@ def import_incidents_file(
     return store_incidents(db, result, skip_invalid=skip_invalid, progress=progress)
 
 
-_LOAD_COLUMNS = ["id", "source", "ext_id", "occurred_at", "category", "x", "y", "buurt"]
+#: The analysis edge: whatever the database holds (a row written by hand, by an older version, or
+#: before the import checked it), only plausible rows reach an analysis. A time before 1970 or
+#: far in the future, or a coordinate outside RD New's area (inf, NaN: NaN is NULL in SQLite
+#: and sorts above every number in PostgreSQL) would otherwise turn a page into an error.
+PLAUSIBLE_EARLIEST = pd.Timestamp("1970-01-01", tz="UTC")
+PLAUSIBLE_FUTURE = pd.Timedelta(days=366)
+PLAUSIBLE_PLACE_SQL = (f"x >= {RD_BOUNDS[0]} AND x <= {RD_BOUNDS[2]} AND y >= {RD_BOUNDS[1]} "
+                       f"AND y <= {RD_BOUNDS[3]} AND buurt IS NOT NULL")
+
+
+def plausible_bounds(lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``[lo, hi)`` narrowed to the plausible times (1970 to a year from now)."""
+    latest = pd.Timestamp.now(tz="UTC").floor("D") + PLAUSIBLE_FUTURE
+    lo = PLAUSIBLE_EARLIEST if lo is None else max(lo, PLAUSIBLE_EARLIEST)
+    hi = latest if hi is None else min(hi, latest)
+    return lo, max(lo, hi)
+
+
+_LOAD_COLUMNS = list(columnar.LOAD_COLUMNS)
 
 
 def load_incidents(
@@ -191,22 +228,38 @@ def load_incidents(
     start: date | datetime | None = None,
     end: date | datetime | None = None,
     include_description: bool = False,
+    categorical: bool = False,
 ) -> pd.DataFrame:
-    """Incidents of ``categories`` in the inclusive local period, sorted by time.
+    """Incidents of ``categories`` in the inclusive local period, sorted by time (then id).
 
     Columns: ``id, source, ext_id, occurred_at`` (UTC, tz-aware), ``category, x, y, buurt``
-    (and ``description`` when asked: personal data, for analysts only).
-    Bulk paths: PostgreSQL streams ``COPY (SELECT ...) TO STDOUT`` into Arrow's CSV reader,
-    SQLite reads through the raw driver cursor; a million rows load in seconds.
+    (and ``description`` when asked: personal data, for analysts only). With ``categorical``,
+    ``source``, ``category`` and ``buurt`` are pandas Categoricals (same values): an analysis of a
+    million rows then compares a handful of strings, not a million.
+    With ``db.cache_dir`` set the rows come from the columnar cache of the current data state
+    (:mod:`veilig.storage.columnar`; a million rows in a fraction of a second); otherwise, and
+    for descriptions, straight from the database into Arrow columns. Both give the same frame.
     """
     columns = _LOAD_COLUMNS + (["description"] if include_description else [])
-    lo, hi = period_bounds(start, end)
-    where: list[str] = []
+    lo, hi = plausible_bounds(*period_bounds(start, end))
+    if categories is not None and not list(categories):
+        return _empty_incidents(columns)
+    table = None if include_description else columnar.cached_table(db)
+    if table is not None:
+        table = columnar.query_table(table, None if categories is None else list(categories), lo, hi)
+    else:
+        table = _query_database(db, columns, categories, lo, hi)
+    if table.num_rows == 0:
+        return _empty_incidents(columns)
+    return columnar.to_frame(table, categorical=categorical)
+
+
+def _query_database(db: Database, columns: list[str], categories: Sequence[str] | None,
+                    lo: pd.Timestamp | None, hi: pd.Timestamp | None):
+    where: list[str] = [PLAUSIBLE_PLACE_SQL]
     params: list[object] = []
     if categories is not None:
         cats = list(categories)
-        if not cats:
-            return _empty_incidents(columns)
         where.append("category IN (" + ", ".join("?" * len(cats)) + ")")
         params.extend(cats)
     if lo is not None:
@@ -215,15 +268,25 @@ def load_incidents(
     if hi is not None:
         where.append("occurred_at < ?")
         params.append(hi)
-    sql = (f"SELECT {', '.join(columns)} FROM incidents"
+    sql = (f"SELECT {columnar.select_list(columns, db.is_sqlite)} FROM incidents"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY occurred_at, id")
-    if db.is_sqlite:
-        df = _load_sqlite(db, sql, params, columns)
-    else:
-        df = _load_postgres(db, sql, params, columns)
-    if df.empty:
-        return _empty_incidents(columns)
-    return df
+    with db.engine.connect() as conn:
+        if db.is_sqlite:
+            bound = [p.tz_convert("UTC").strftime(SQLITE_TIME_FORMAT) if isinstance(p, pd.Timestamp) else p
+                     for p in params]
+            return columnar.fetch_sqlite(conn, sql, bound, columns)
+        from psycopg import sql as pgsql
+
+        # COPY takes no bind parameters: quote each value as a literal (psycopg does the escaping).
+        parts = sql.split("?")
+        query = pgsql.SQL("").join(
+            [pgsql.SQL(parts[0])]
+            + [x for p, rest in zip(params, parts[1:]) for x in (
+                pgsql.Literal(p.to_pydatetime() if isinstance(p, pd.Timestamp) else p), pgsql.SQL(rest))]
+        )
+        table = columnar.fetch_postgres(conn, query, columns)
+        conn.rollback()
+        return table
 
 
 def _empty_incidents(columns: list[str]) -> pd.DataFrame:
@@ -232,56 +295,6 @@ def _empty_incidents(columns: list[str]) -> pd.DataFrame:
     df["occurred_at"] = pd.Series(dtype="datetime64[us, UTC]")
     df["x"] = pd.Series(dtype=float)
     df["y"] = pd.Series(dtype=float)
-    return df
-
-
-def _load_sqlite(db: Database, sql: str, params: list[object], columns: list[str]) -> pd.DataFrame:
-    bound = [p.tz_convert("UTC").strftime(SQLITE_TIME_FORMAT) if isinstance(p, pd.Timestamp) else p for p in params]
-    with db.engine.connect() as conn:
-        cur = conn.connection.driver_connection.cursor()
-        try:
-            rows = cur.execute(sql, bound).fetchall()
-        finally:
-            cur.close()
-    if not rows:
-        return pd.DataFrame(columns=columns)
-    cols = list(zip(*rows))
-    df = pd.DataFrame({name: cols[i] for i, name in enumerate(columns)})
-    df["occurred_at"] = pd.to_datetime(df["occurred_at"], format="ISO8601", utc=True)
-    df["x"] = df["x"].astype(float)
-    df["y"] = df["y"].astype(float)
-    return df
-
-
-def _load_postgres(db: Database, sql: str, params: list[object], columns: list[str]) -> pd.DataFrame:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    from psycopg import sql as pgsql
-
-    # COPY takes no bind parameters: quote each value as a literal (psycopg does the escaping).
-    parts = sql.split("?")
-    query = pgsql.SQL("").join(
-        [pgsql.SQL(parts[0])]
-        + [x for p, rest in zip(params, parts[1:]) for x in (
-            pgsql.Literal(p.to_pydatetime() if isinstance(p, pd.Timestamp) else p), pgsql.SQL(rest))]
-    )
-    with db.engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        buf = io.BytesIO()
-        with raw.cursor() as cur:
-            copy_sql = pgsql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)
-            with cur.copy(copy_sql) as copy:
-                for chunk in copy:
-                    buf.write(chunk)
-        raw.rollback()
-    buf.seek(0)
-    types = {"id": pa.int64(), "source": pa.string(), "ext_id": pa.string(), "occurred_at": pa.string(),
-             "category": pa.string(), "x": pa.float64(), "y": pa.float64(), "buurt": pa.string(),
-             "description": pa.string()}
-    table = pacsv.read_csv(buf, convert_options=pacsv.ConvertOptions(
-        column_types={c: types[c] for c in columns}, strings_can_be_null=True, quoted_strings_can_be_null=False))
-    df = table.to_pandas()
-    df["occurred_at"] = pd.to_datetime(df["occurred_at"], format="ISO8601", utc=True)
     return df
 
 
@@ -346,8 +359,21 @@ def import_buurt_stats(db: Database, path: str | Path, known_statcodes: set[str]
 
 def incident_span(db: Database) -> tuple[date, date] | None:
     """First and last local date of all stored incidents (how far the data reach), or None."""
-    with db.engine.connect() as conn:
-        lo, hi = conn.execute(select(func.min(Incident.occurred_at), func.max(Incident.occurred_at))).one()
+    plo, phi = plausible_bounds(None, None)
+    table = columnar.cached_table(db)
+    if table is not None:
+        table = columnar.query_table(table, None, plo, phi)
+        if table.num_rows == 0:
+            return None
+        times = table["occurred_at"]
+        lo, hi = times[0].as_py(), times[-1].as_py()  # the cache is sorted by time
+    else:
+        with db.engine.connect() as conn:
+            lo, hi = conn.execute(
+                select(func.min(Incident.occurred_at), func.max(Incident.occurred_at))
+                .where(text(PLAUSIBLE_PLACE_SQL))
+                .where(Incident.occurred_at >= plo.to_pydatetime(), Incident.occurred_at < phi.to_pydatetime())
+            ).one()
     if lo is None:
         return None
     lo_ts = pd.Timestamp(lo)

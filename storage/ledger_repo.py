@@ -43,6 +43,7 @@ from veilig.ledger.rules import (
     Outcome,
     PilotRules,
     check_pilot_open,
+    check_text,
     decide,
     missing_fields,
     serve_waiting_list,
@@ -63,6 +64,7 @@ from veilig.ledger.schemas import (
     TrailEvent,
 )
 from veilig.ledger.status import HOLDS_RESERVATION, Status, check_action, check_transition
+from veilig.ledger.status import label as status_label
 
 from .db import Database
 from .ledger_tables import (
@@ -559,6 +561,7 @@ def top_up(
     """Raise the budget by a top-up entry (the budget is never edited); serves the waiting list."""
     now = _utc(now)
     amount = require_cents("ophoging", amount_cents, minimum=1)
+    memo = check_text("memo", "de toelichting", memo, 200) if memo is not None else None
 
     def lock(conn: Connection) -> Row:
         return _lock_pilot(conn, _resolve_pilot_id(conn, pilot_id, _local_date(now), require_open=False))
@@ -757,10 +760,10 @@ def reject(
     db: Database, application_id: int, reason: str, *, idempotency_key: str | None = None, now: datetime | None = None
 ) -> Application:
     """Reject an application that is not paid; a reservation is released. ``reason`` is required."""
-    reason = (reason or "").strip()
+    reason = check_text("reden", "de reden", reason or "", 500, multiline=True)
     if not reason:
         raise RuleViolation("afwijzen_met_reden", "een afwijzing heeft een reden nodig")
-    return _end(db, "reject", Status.REJECTED, application_id, reason[:500], idempotency_key, _utc(now))
+    return _end(db, "reject", Status.REJECTED, application_id, reason, idempotency_key, _utc(now))
 
 
 def withdraw(
@@ -772,8 +775,8 @@ def withdraw(
     now: datetime | None = None,
 ) -> Application:
     """The applicant withdraws before payout; a reservation is released."""
-    reason = (reason or "").strip() or "ingetrokken door de aanvrager"
-    return _end(db, "withdraw", Status.WITHDRAWN, application_id, reason[:500], idempotency_key, _utc(now))
+    reason = check_text("reden", "de reden", reason or "", 500, multiline=True) or "ingetrokken door de aanvrager"
+    return _end(db, "withdraw", Status.WITHDRAWN, application_id, reason, idempotency_key, _utc(now))
 
 
 def pay(
@@ -935,7 +938,7 @@ def export_applications_csv(db: Database, pilot_id: int | None = None, *, now: d
     return finance_csv(
         [
             {
-                "aanvraag_id": r.id, "pilot_id": r.pilot_id, "status": r.status, "aanvrager": r.applicant_name,
+                "aanvraag_id": r.id, "pilot_id": r.pilot_id, "status": status_label(r.status), "aanvrager": r.applicant_name,
                 "postcode": r.postcode, "huisnummer": r.house_number, "toevoeging": r.house_number_addition,
                 "buurt": r.buurt, "object": r.object_type, "factuurbedrag_cent": r.invoice_amount_cents,
                 "factuurdatum": r.invoice_date.isoformat() if r.invoice_date else None,
@@ -1002,3 +1005,16 @@ def verify_ledger(db: Database, pilot_id: int | None = None, *, now: datetime | 
         pilot_id=pilot.id, entries=len(entries), total_cents=balances.total_cents, reserved_cents=balances.reserved_cents,
         paid_cents=balances.paid_cents, ok=not problems, problems=problems,
     )
+
+
+def postcodes_by_buurt(db: Database) -> dict[str, list[str]]:
+    """The six-digit postcodes of each buurt in the loaded CBS postcode table (empty when none is loaded).
+
+    Read by the near-repeat outreach list (which doors are next in line); no personal data.
+    """
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(PC.c.buurt, PC.c.postcode).distinct().order_by(PC.c.buurt, PC.c.postcode)).all()
+    out: dict[str, list[str]] = {}
+    for buurt, postcode in rows:
+        out.setdefault(str(buurt), []).append(str(postcode))
+    return out

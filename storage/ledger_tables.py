@@ -172,3 +172,17 @@ class LedgerPostcode(Base):
     postcode: Mapped[str] = mapped_column(String(6), primary_key=True)
     house_number: Mapped[int] = mapped_column(Integer, primary_key=True)
     buurt: Mapped[str] = mapped_column(String(10))
+
+
+class AddressConflict(Base):
+    """Two active applications of one pilot whose addresses are one once normalised (NFKC + ASCII),
+    found by migration 0004_address_normalised among rows stored before the rule; the desk decides."""
+
+    __tablename__ = "ledger_address_conflicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pilot_id: Mapped[int] = mapped_column(Integer)
+    application_id: Mapped[int] = mapped_column(Integer)
+    other_application_id: Mapped[int] = mapped_column(Integer)
+    address_key: Mapped[str] = mapped_column(String(30))
+    found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -37,6 +37,11 @@ class ImportBatch(Base):
     rows_skipped_existing: Mapped[int] = mapped_column(Integer)
     rows_invalid: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Who imported it, and when (and by whom) it was taken back (migration 0004_import_batches).
+    imported_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    undone_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    rows_removed: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Incident(Base):
@@ -83,3 +88,5 @@ class Meta(Base):
 
 from . import ledger_tables  # noqa: E402,F401  (registers the ledger's tables)
 from . import auth_tables  # noqa: E402,F401  (users, sessions, audit log)
+from . import exposure_tables  # noqa: E402,F401  (the exposure grid of the hotspot null)
+from . import indicators_tables  # noqa: E402,F401  (indicator register, police open data)

@@ -130,3 +130,50 @@ def stop_server(proc: subprocess.Popen) -> str:
     log = proc.log  # type: ignore[attr-defined]
     log._thread.join(timeout=10)
     return log.text()
+
+
+def insert_implausible_rows(database_url: str) -> None:
+    """Rows as an older version or a hand-written INSERT could have left them (issue 9): dated 1700,
+    2200 and 0001, at x = y = inf or 1e308, with buurt "None"; in every category."""
+    import math
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from veilig.geo.categories import CATEGORIES
+    from veilig.storage import open_database
+    from veilig.storage.models import ImportBatch, Incident
+
+    rows = [("H-1700", datetime(1700, 6, 1, 12, tzinfo=UTC), 93494.0, 452949.0, "BU06370101"),
+            ("H-2200", datetime(2200, 1, 1, 12, tzinfo=UTC), 93494.0, 452949.0, "BU06370101"),
+            ("H-0001", datetime(1, 1, 1, 12, tzinfo=UTC), 93494.0, 452949.0, "BU06370101"),
+            ("H-inf", datetime(2025, 3, 1, 12, tzinfo=UTC), math.inf, math.inf, "None"),
+            ("H-big", datetime(2025, 3, 2, 12, tzinfo=UTC), 1e308, -1e308, "None")]
+    db = open_database(database_url)
+    try:
+        with db.write() as conn:
+            batch = conn.execute(insert(ImportBatch).values(
+                filename="hand.sql", source="hand", rows_in_file=0, rows_inserted=0, rows_skipped_existing=0,
+                rows_invalid=0, imported_at=datetime.now(UTC)).returning(ImportBatch.id)).scalar_one()
+            for cat in CATEGORIES:
+                for ext_id, when, x, y, buurt in rows:
+                    conn.execute(insert(Incident).values(source="hand", ext_id=f"{ext_id}-{cat}", occurred_at=when,
+                                                         category=cat, x=x, y=y, buurt=buurt, batch_id=batch))
+    finally:
+        db.dispose()
+
+
+def hostile_but_valid_csv() -> str:
+    """Rows the import accepts although they are meant to hurt: formula cells, markup, right-to-left
+    overrides and emoji in ids and descriptions, the edges of the plausible time window."""
+    from datetime import UTC, datetime, timedelta
+
+    soon = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
+    lines = ["id,occurred_at,category,x,y,description"]
+    texts = ['=HYPERLINK(""http://evil.example"",""klik"")', "+31 6 1234", "-2+3", "@SUM(A1)",
+             "<script>alert(1)</script>", "\u202egnp.exe", "😀 ﷽ Z̤͔ͧ̑", "'; DROP TABLE incidents; --"]
+    for i, text in enumerate(texts):
+        for j, cat in enumerate(("drugs", "overlast_jeugd", "woninginbraak", "alcohol")):
+            when = "1970-01-01T12:00:00+01:00" if i == 0 else (soon if i == 1 else f"2025-0{1 + j}-1{i}T2{j}:00:00+01:00")
+            lines.append(f'"{text}-{i}-{j}",{when},{cat},{93494 + 40 * i},{452949 + 40 * j},"{text}"')
+    return "\n".join(lines) + "\n"

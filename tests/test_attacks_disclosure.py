@@ -370,9 +370,12 @@ def test_rhythm_map_outlines_do_not_point_at_incidents(service):
         centres = circle_centres(polygons)
         planner_centres += len(centres)
         planner_hits += _near_incident(centres, xy)
-        # The same attack on unsnapped cluster outlines (what the map drew before) finds incidents.
+        # The same attack on unsnapped DBSCAN outlines (what the map drew before; the default
+        # significant clusters are unions of grid cells) finds incidents.
+        from veilig.geo.hotspots import HotspotParams
+
         last = date.today() - timedelta(days=30)
-        raw = hotspot_result(db, category, last - timedelta(days=364), last).clusters
+        raw = hotspot_result(db, category, last - timedelta(days=364), last, HotspotParams(clusters="raw")).clusters
         rc = circle_centres(_through_the_map(raw))
         raw_centres += len(rc)
         raw_hits += _near_incident(rc, xy)

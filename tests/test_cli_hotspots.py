@@ -26,13 +26,21 @@ def test_hotspots_command_writes_geojson_and_geopackage_and_prints_a_summary(db,
     assert proc.returncode == 0, proc.stderr
     assert "Drugscriminaliteit, 2025-01-01 t/m 2025-12-31" in proc.stdout
     assert "synthetische demodata" in proc.stdout and "Stadscentrum" in proc.stdout
+    # The summary names the null and the scale, and why that band.
+    assert "gelijkmatig over de gemeente" in proc.stdout and "'uniform over the municipality'" in proc.stdout
+    assert "schaal: cel 50 m, band" in proc.stdout and "gekozen uit het aantal incidenten" in proc.stdout
+    assert "op 95 % heet" in proc.stdout
     fc = json.loads((tmp_path / "drugs.geojson").read_text(encoding="utf-8"))
     assert {f["properties"]["kind"] for f in fc["features"]} == {"cluster", "grid", "buurt"}
+    assert fc["metadata"]["scale"]["band_chosen"] is True
 
-    proc = run_cli("hotspots", "--category", "burglary", "--method", "hdbscan", "--min-samples", "6",
+    proc = run_cli("hotspots", "--category", "burglary", "--raw", "--method", "hdbscan", "--min-samples", "6",
                    "--cell", "200", "--band", "400", "--out", str(tmp_path / "burglary.gpkg"), env=env)
     assert proc.returncode == 0, proc.stderr
+    assert "ruwe clustering: hdbscan" in proc.stdout and "band 400 m opgegeven" in proc.stdout
     assert [name for name, _ in pyogrio.list_layers(tmp_path / "burglary.gpkg")] == ["clusters", "grid", "buurten"]
+    clusters = pyogrio.read_dataframe(tmp_path / "burglary.gpkg", layer="clusters")
+    assert clusters["cluster_method"].str.startswith("ruwe clustering").all() and clusters["p_value"].isna().all()
 
 
 @pytest.mark.parametrize("args, name", [

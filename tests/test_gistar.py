@@ -139,3 +139,70 @@ def test_bad_grid_input_is_refused_by_name():
         gi_star_grid(np.zeros((3, 3)), band=-1.0)
     with pytest.raises(VeiligError, match="missing or infinite"):
         gi_star(np.array([1.0, np.nan]), sp.eye(2))
+
+
+# ------------------------------------------------------------------------------ exact inference
+
+from scipy.stats import binom  # noqa: E402
+
+from veilig.geo.gistar import gi_star_exact, gi_star_grid_exact  # noqa: E402
+
+
+def test_exact_grid_keeps_esdas_z_and_normal_p_as_gi_p_norm():
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(1.5, (50, 50))
+    counts[10:16, 20:27] += rng.poisson(6, (6, 7))
+    w = DistanceBand(grid_centres(50, 50, 100.0), threshold=300.0, silence_warnings=True)
+    share = np.full((50, 50), 1 / 2500)
+    ours = gi_star_grid_exact(counts, share, cell=100.0, band=300.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = esda_getisord.G_Local(counts.ravel().astype(float), w, transform="B", star=True, permutations=0)
+    np.testing.assert_allclose(ours.z.ravel(), ref.Zs, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ours.p_norm.ravel(), 2 * norm.sf(np.abs(ref.Zs)), rtol=1e-9, atol=1e-15)
+    assert ours.gi_class[12, 23] == 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.tuples(st.integers(2, 10), st.integers(2, 10)), band_cells=st.sampled_from([1.0, 1.5, 2.0, 3.0]),
+       seed=st.integers(0, 2**32 - 1))
+def test_exact_grid_p_is_the_binomial_tail_of_the_window_count(shape, band_cells, seed):
+    rng = np.random.default_rng(seed)
+    mask = rng.random(shape) < 0.8
+    mask.flat[0] = True
+    weight = np.where(mask, rng.uniform(0.1, 2.0, shape), 0.0)
+    share = weight / weight.sum()
+    counts = np.where(mask, rng.poisson(rng.uniform(0.1, 3.0), shape), 0)
+    res = gi_star_grid_exact(counts, share, mask, cell=1.0, band=band_cells)
+    idx = np.flatnonzero(mask.ravel())
+    centres = grid_centres(*shape, 1.0)[idx]
+    W = cdist(centres, centres) <= band_cells + 1e-9
+    obs = W @ counts.ravel()[idx]
+    win = W @ share.ravel()[idx]
+    n = int(counts[mask].sum())
+    hot = np.where(obs > 0, binom.sf(obs - 1, n, np.clip(win, 0, 1)), 1.0)
+    cold = binom.cdf(obs, n, np.clip(win, 0, 1))
+    p = np.minimum(1.0, 2 * np.minimum(hot, cold))
+    np.testing.assert_allclose(res.p.ravel()[idx], p, rtol=1e-9, atol=1e-300)
+    np.testing.assert_array_equal(res.observed.ravel()[idx], obs)
+    np.testing.assert_allclose(res.expected.ravel()[idx], n * win, rtol=1e-9)
+    np.testing.assert_allclose(res.p_fdr.ravel()[idx], benjamini_hochberg(p), rtol=1e-9, atol=1e-300)
+    q = res.p_fdr.ravel()[idx]
+    direction = np.where(hot <= cold, 1, -1)
+    expected_cls = direction * ((q <= 0.1).astype(int) + (q <= 0.05) + (q <= 0.01))
+    np.testing.assert_array_equal(res.gi_class.ravel()[idx], expected_cls)
+    assert np.isnan(res.p[~mask]).all() and (res.gi_class[~mask] == 0).all()
+
+
+def test_exact_buurt_gi_uses_the_exposure_share_of_each_window():
+    buurten = load_buurten()
+    W = queen_weights(buurten.geometry.values)
+    area = buurten.geometry.area.to_numpy()
+    counts = np.random.default_rng(4).poisson(20 * area / area.mean())
+    res = gi_star_exact(counts, area / area.sum(), W)
+    np.testing.assert_allclose(res.z, esda_zs(counts, libpysal.graph.Graph.build_contiguity(buurten, rook=False)),
+                               atol=1e-9)
+    # Counts in proportion to area: nothing should be significant; a buurt with ten times its share is.
+    assert (res.gi_class == 0).all()
+    counts[3] = int(10 * counts.sum() * area[3] / area.sum()) + 10
+    assert gi_star_exact(counts, area / area.sum(), W).gi_class[3] == 3

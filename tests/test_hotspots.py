@@ -16,7 +16,7 @@ import shapely
 from veilig.errors import VeiligError
 from veilig.geo.demo import PLANTED_CENTRES, generate_incidents
 from veilig.geo.export import GPKG_LAYERS, geojson_bytes, write_hotspots
-from veilig.geo.gistar import gi_star, queen_weights
+from veilig.geo.gistar import gi_star, gi_star_exact, queen_weights
 from veilig.geo.grid import zoetermeer_grid
 from veilig.geo.hotspots import HotspotParams, compute_hotspots
 from veilig.geo.neighbourhoods import load_buurten
@@ -56,19 +56,31 @@ def _frame(xs, ys, days, category="drugs"):
     })
 
 
-def test_planted_drug_centres_come_out_as_clusters_and_as_99_percent_hot_cells(drugs_2025):
+def test_planted_drug_centres_come_out_as_significant_clusters_and_as_99_percent_hot_cells(drugs_2025):
     result = drugs_2025
-    grid = zoetermeer_grid(100.0)
+    cell = result.params.cell
+    grid = zoetermeer_grid(cell)
     hot_ids = set(result.grid.loc[result.grid["gi_class"] == 3, "cell_id"])
     assert result.synthetic
     for cx, cy in PLANTED_CENTRES["drugs"]:
         centre = shapely.Point(cx, cy)
-        assert result.clusters.geometry.contains(centre).sum() == 1, (cx, cy)
+        holding = result.clusters[result.clusters.geometry.covers(centre)]
+        assert len(holding) == 1, (cx, cy)
+        assert holding["p_value"].iloc[0] <= 0.05 and holding["ratio"].iloc[0] > 1
         row, col = grid.locate(np.array([cx]), np.array([cy]))
-        assert f"100mE{grid.x0 + col[0] * 100:g}N{grid.y0 + row[0] * 100:g}" in hot_ids, (cx, cy)
-    # The three largest clusters are the planted ones.
-    top = result.clusters.head(3).geometry
+        assert f"{cell:g}mE{grid.x0 + col[0] * cell:g}N{grid.y0 + row[0] * cell:g}" in hot_ids, (cx, cy)
+    assert (result.clusters["cluster_method"] == "significante Gi*-cellen (95 %, FDR)").all()
+    assert (result.clusters["null_model"] == "uniform over the municipality").all()
+
+
+def test_raw_clustering_finds_the_planted_centres_as_the_largest_dbscan_clusters(demo):
+    raw = compute_hotspots(demo, "drugs", date(2025, 1, 1), date(2025, 12, 31), params=HotspotParams(clusters="raw"))
+    top = raw.clusters.head(3).geometry
     assert all(top.contains(shapely.Point(c)).any() for c in PLANTED_CENTRES["drugs"])
+    assert raw.clusters["cluster_method"].str.startswith("ruwe clustering (dbscan, eps 150 m").all()
+    assert raw.clusters["p_value"].isna().all()  # a post-selection p would not be calibrated
+    np.testing.assert_array_equal(raw.clusters["observed"], raw.clusters["n_incidents"])
+    assert (raw.clusters["expected"] > 0).all()
 
 
 def test_cluster_fields_are_complete_and_consistent(drugs_2025):
@@ -97,10 +109,16 @@ def test_buurt_table_adds_up(drugs_2025):
         assert r.n_clusters == mine.loc[mine["cluster_id"] > 0, "cluster_id"].nunique()
         if r.n_incidents:
             assert r.share_in_clusters == pytest.approx((mine["cluster_id"] > 0).mean(), abs=1e-6)
-    ref = gi_star(b["n_incidents"].to_numpy(), queen_weights(b.geometry.values))
+    W = queen_weights(b.geometry.values)
+    ref = gi_star(b["n_incidents"].to_numpy(), W)
     np.testing.assert_allclose(b["gi_z"], ref.z, atol=1e-12)
-    np.testing.assert_array_equal(b["gi_class"], ref.gi_class)
+    np.testing.assert_allclose(b["gi_p_norm"], ref.p, atol=1e-12)
+    exact = gi_star_exact(b["n_incidents"].to_numpy(), b.geometry.area.to_numpy() / b.geometry.area.sum(), W)
+    np.testing.assert_array_equal(b["gi_class"], exact.gi_class)
+    np.testing.assert_array_equal(b["observed"], exact.observed)
+    assert (b["null_model"] == "uniform over the municipality").all()
     assert (b.loc[b["statnaam"] == "Stadscentrum", "gi_z"] > 1.96).all()
+    assert (b.loc[b["statnaam"] == "Stadscentrum", "gi_class"] == 3).all()
 
 
 def test_change_is_against_the_previous_period_of_equal_length():
@@ -123,13 +141,16 @@ def test_change_is_against_the_previous_period_of_equal_length():
 
 def test_rates_per_1000_dwellings_where_statistics_exist(drugs_2025, demo):
     assert drugs_2025.buurten["rate_per_1000_dwellings"].isna().all()
-    assert any("woningen" in m for m in drugs_2025.messages)
+    assert any("geen buurtstatistieken" in m for m in drugs_2025.messages)
     stats = pd.DataFrame({"statcode": ["BU06370002", "BU06370003"], "dwellings": [2000, 0]})
     res = compute_hotspots(demo, "drugs", date(2025, 1, 1), date(2025, 12, 31), stats=stats)
     t = res.buurt_table().set_index("statcode")
     assert t.loc["BU06370002", "rate_per_1000_dwellings"] == pytest.approx(t.loc["BU06370002", "n_incidents"] / 2)
     assert np.isnan(t.loc["BU06370003", "rate_per_1000_dwellings"])  # zero dwellings: no rate, no crash
-    assert not any("woningen" in m for m in res.messages)
+    assert not any("geen buurtstatistieken" in m for m in res.messages)
+    # Dwellings for two buurten only: no null over part of the city; the buurt Gi* stays by area, saying so.
+    assert (t["null_model"] == "uniform over the municipality").all()
+    assert any("woningaantallen ontbreken voor 24 buurt" in m for m in res.messages)
 
 
 def test_buurt_is_assigned_when_missing_and_points_outside_zoetermeer_are_left_out():
@@ -146,7 +167,7 @@ def test_buurt_is_assigned_when_missing_and_points_outside_zoetermeer_are_left_o
 
 def _assert_empty_but_valid(res, tmp_path):
     assert len(res.clusters) == 0 and list(res.clusters.columns)[:3] == ["kind", "cluster_id", "category"]
-    assert len(res.grid) == zoetermeer_grid(100.0).n_cells and len(res.buurten) == 26
+    assert len(res.grid) == zoetermeer_grid(res.params.cell).n_cells and len(res.buurten) == 26
     fc = json.loads(geojson_bytes(res))
     assert fc["type"] == "FeatureCollection" and {f["properties"]["kind"] for f in fc["features"]} == {"grid", "buurt"}
     write_hotspots(res, tmp_path / "empty.gpkg")
@@ -169,7 +190,8 @@ def test_a_category_without_incidents_gives_an_empty_valid_result(tmp_path):
 
 def test_fewer_incidents_than_min_samples_gives_no_clusters_and_says_why(tmp_path):
     xs, ys = _inside_points(3)
-    res = compute_hotspots(_frame(xs, ys, ["2025-01-10"] * 3), "drugs", params=HotspotParams(min_samples=5))
+    res = compute_hotspots(_frame(xs, ys, ["2025-01-10"] * 3), "drugs",
+                           params=HotspotParams(min_samples=5, clusters="raw"))
     assert res.n_incidents == 3 and any("min_samples" in m for m in res.messages)
     _assert_empty_but_valid(res, tmp_path)
 
@@ -177,7 +199,12 @@ def test_fewer_incidents_than_min_samples_gives_no_clusters_and_says_why(tmp_pat
 @pytest.mark.parametrize("method", ["dbscan", "hdbscan"])
 def test_all_incidents_on_one_spot_make_one_round_cluster(method, tmp_path):
     df = _frame(np.full(40, 93494.0), np.full(40, 452949.0), ["2025-06-01"] * 40)
-    res = compute_hotspots(df, "drugs", params=HotspotParams(method=method))
+    sig = compute_hotspots(df, "drugs")
+    assert len(sig.clusters) == 1 and sig.clusters["observed"].iloc[0] == 40
+    assert sig.clusters.geometry.iloc[0].covers(shapely.Point(93494.0, 452949.0))
+    # The outline is the cells whose window (band, chosen from N = 40) holds the spot.
+    assert sig.clusters["area_m2"].iloc[0] <= np.pi * (sig.params.band + sig.params.cell) ** 2
+    res = compute_hotspots(df, "drugs", params=HotspotParams(method=method, clusters="raw"))
     assert len(res.clusters) == 1 and res.clusters["n_incidents"].iloc[0] == 40
     assert res.clusters.geometry.iloc[0].area == pytest.approx(np.pi * 75.0**2, rel=0.02)
     assert any("één plek" in m for m in res.messages)
@@ -189,7 +216,7 @@ def test_all_incidents_on_one_spot_make_one_round_cluster(method, tmp_path):
     (dict(cell=0), "cell"), (dict(cell=50_000), "cell"), (dict(cell=float("nan")), "cell"),
     (dict(eps=0), "eps"), (dict(eps=-5), "eps"), (dict(min_samples=0), "min_samples"),
     (dict(min_samples=2.5), "min_samples"), (dict(method="kmeans"), "method"),
-    (dict(cell=500, band=300), "band"),
+    (dict(cell=500, band=300), "band"), (dict(clusters="dbscan"), "clusters"),
 ])
 def test_bad_parameters_are_refused_naming_the_parameter(demo, params, name):
     with pytest.raises(VeiligError, match=f"^{name}"):
@@ -197,7 +224,7 @@ def test_bad_parameters_are_refused_naming_the_parameter(demo, params, name):
 
 
 def test_bad_category_and_period_are_refused(demo):
-    with pytest.raises(VeiligError, match="unknown category"):
+    with pytest.raises(VeiligError, match="onbekende categorie"):
         compute_hotspots(demo, "fietsendiefstal")
     with pytest.raises(VeiligError, match="^end"):
         compute_hotspots(demo, "drugs", "2025-02-01", "2025-01-01")
@@ -228,8 +255,11 @@ def test_geojson_is_one_wgs84_collection_with_the_fields_of_the_brief(drugs_2025
     assert kinds == sorted(kinds, key=["cluster", "grid", "buurt"].index)
     assert kinds.count("cluster") == len(drugs_2025.clusters) and kinds.count("buurt") == 26
     need = {"cluster": {"cluster_id", "category", "n_incidents", "area_m2", "buurten"},
-            "grid": {"n_incidents", "gi_z", "gi_p", "gi_class"},
-            "buurt": {"statcode", "statnaam", "n_incidents", "gi_z", "gi_class"}}
+            "grid": {"n_incidents", "gi_z", "gi_p", "gi_class", "gi_p_norm", "observed", "expected", "ratio",
+                     "null_model"},
+            "buurt": {"statcode", "statnaam", "n_incidents", "gi_z", "gi_class", "gi_p_norm", "observed", "expected",
+                      "ratio", "null_model"}}
+    need["cluster"] |= {"observed", "expected", "ratio", "p_value", "null_model"}
     for f in fc["features"]:
         props = f["properties"]
         assert need[props["kind"]] <= set(props)
@@ -241,6 +271,8 @@ def test_geojson_is_one_wgs84_collection_with_the_fields_of_the_brief(drugs_2025
     assert 4.3 < coords[:, 0].min() and coords[:, 0].max() < 4.6  # longitude of Zoetermeer
     assert 52.0 < coords[:, 1].min() and coords[:, 1].max() < 52.1  # latitude
     assert fc["metadata"]["category"] == "drugs" and fc["metadata"]["synthetic"] is True
+    assert fc["metadata"]["null_model"] == "uniform over the municipality"
+    assert fc["metadata"]["scale"]["band_chosen"] is True and fc["metadata"]["scale"]["reason"]
     text = path.read_text(encoding="utf-8")
     assert "Synthetisch incident" not in text and "NaN" not in text  # no free text; valid JSON numbers
 

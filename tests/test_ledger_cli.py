@@ -58,5 +58,5 @@ def test_subsidy_desk_runs_a_pilot_from_the_command_line(tmp_path):
     out = tmp_path / "finance.csv"
     assert cli("export", "--out", str(out)).returncode == 0
     rows = list(csv.DictReader(out.open(encoding="utf-8"), delimiter=";"))
-    assert [(r["status"], r["subsidie_euro"]) for r in rows] == [("paid", "206,25"), ("reserved", "250,00")]
+    assert [(r["status"], r["subsidie_euro"]) for r in rows] == [("uitbetaald", "206,25"), ("gereserveerd", "250,00")]
     assert "in orde" in cli("verify").stdout

@@ -283,7 +283,7 @@ def test_ledger_migration_goes_down_and_up_again(db):
     make_pilot(db)
     cfg = alembic_config(db.engine)
     command.downgrade(cfg, "0001")
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
     make_pilot(db)
     assert L.budget(db, now=NOW).total_cents == 100_000
 
@@ -325,7 +325,7 @@ def test_status_per_buurt_report_and_finance_csv(db):
     assert (rows["BU06370101"].paid_cents, rows["BU06370101"].reserved_cents) == (25_000, 15_000)
     assert rows["BU06370200"].statnaam and rows["BU06370200"].reserved_cents == 25_000
     lines = list(csv.DictReader(io.StringIO(L.export_applications_csv(db, now=NOW)), delimiter=";"))
-    assert [r["status"] for r in lines] == ["paid", "reserved", "reserved", "rejected"]
+    assert [r["status"] for r in lines] == ["uitbetaald", "gereserveerd", "gereserveerd", "afgewezen"]
     assert (lines[0]["subsidie_cent"], lines[0]["subsidie_euro"], lines[0]["iban"]) == ("25000", "250,00", IBAN)
     assert lines[0]["betaald_op"].startswith("2026-03-02") and lines[3]["reden"] == REASON_CEILING
     entries = list(csv.DictReader(io.StringIO(L.export_entries_csv(db, now=NOW)), delimiter=";"))

@@ -79,7 +79,7 @@ def test_themes_are_configurable_and_checked_against_the_vocabulary():
     assert theme_categories("nachtleven", custom) == ("alcohol", "drugs")
     with pytest.raises(VeiligError, match="jeugd"):
         theme_categories("jeugd", custom)
-    with pytest.raises(VeiligError, match="unknown category"):
+    with pytest.raises(VeiligError, match="onbekende categorie"):
         theme_table({"x": ["vuurwerk"]})
 
 

@@ -24,6 +24,42 @@ STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.autoescape = True
 
+
+def _register_filters() -> None:
+    """Dutch notation for what pages print: money, dates, numbers, statuses."""
+    from zoneinfo import ZoneInfo
+
+    from veilig.dates import format_date_nl
+    from veilig.ledger.money import format_euros
+    from veilig.ledger.status import label
+
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+
+    def nl_datetime(value) -> str:
+        return value.astimezone(amsterdam).strftime("%d-%m-%Y %H:%M") if value else ""
+
+    def nl_number(value, decimals: int = 2) -> str:
+        if value is None:
+            return "—"
+        text = f"{float(value):,.{decimals}f}"
+        return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+    def status_nl(value) -> str:
+        try:
+            return label(value)
+        except ValueError:
+            return str(value)
+
+    def postcode(value) -> str:
+        return f"{value[:4]} {value[4:]}" if value and len(value) == 6 else (value or "")
+
+    templates.env.filters.update(euro=lambda c: format_euros(c) if c is not None else "—",
+                                 nl_date=format_date_nl, nl_datetime=nl_datetime, nl_number=nl_number,
+                                 status_nl=status_nl, postcode=postcode)
+
+
+_register_filters()
+
 ROLE_LABELS = {
     "analyst": "analist (ondermijning)",
     "planner": "planner (handhaving)",
@@ -37,19 +73,33 @@ NAV: dict[str, list[tuple[str, str]]] = {
         ("Start", "/"),
         ("Hotspotkaart", "/maps/hotspots?category=drugs"),
         ("Ritme van de Stad", "/maps/rhythm?theme=ondermijning"),
+        ("Uploaden", "/analyse/upload"),
+        ("Dashboard", "/dashboard"),
     ],
     "planner": [
         ("Start", "/"),
         ("Hotspotkaart", "/maps/hotspots?category=burglary"),
         ("Ritme van de Stad", "/maps/rhythm?theme=jeugd"),
+        ("Dienstenplan", "/planning"),
+        ("Dashboard", "/dashboard"),
     ],
     "subsidy": [
         ("Start", "/"),
+        ("Balie", "/balie"),
+        ("Aanvragen", "/balie/aanvragen"),
+        ("Nieuwe aanvraag", "/balie/aanvragen/nieuw"),
+        ("Wachtlijst", "/balie/wachtlijst"),
         ("Subsidiekaart", "/maps/subsidy"),
+        ("Dashboard", "/dashboard"),
     ],
     "admin": [
         ("Start", "/"),
+        ("Beheer", "/beheer"),
+        ("Gebruikers", "/beheer/gebruikers"),
+        ("Auditlog", "/beheer/audit"),
         ("Subsidiekaart", "/maps/subsidy"),
+        ("Hotspotkaart", "/maps/hotspots?category=burglary"),
+        ("Dashboard", "/dashboard"),
     ],
 }
 

@@ -40,7 +40,7 @@ class AuditOut(BaseModel):
     detail: str | None
 
 
-@router.get("/users", response_model=list[UserOut])
+@router.get("/users", response_model=list[UserOut], summary="Actieve gebruikers")
 def users(user: Principal = Depends(admin_only), db: Database = Depends(get_db)) -> list[UserOut]:
     return [UserOut(id=u.id, name=u.name, role=u.role) for u in list_users(db)]
 

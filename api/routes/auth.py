@@ -14,7 +14,7 @@ from veilig.storage.auth import (
     user_for_token,
 )
 
-from .. import csrf
+from .. import csrf, ratelimit
 from ..deps import SESSION_COOKIE, get_db
 
 router = APIRouter(tags=["inloggen"], include_in_schema=True)
@@ -53,16 +53,28 @@ async def login(request: Request, token: str = Form(...), db: Database = Depends
                      request.app.state.settings.allowed_origins)
     if not request.cookies.get(csrf.PRELOGIN_COOKIE):
         raise HTTPException(status_code=403, detail=csrf.REFUSED)
+    wait = ratelimit.limiter(request).retry_after(ratelimit.client_key(request))
+    if wait is not None:
+        response = _login_page(request, ratelimit.TOO_MANY.format(s=wait).capitalize() + ".", status_code=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     user = user_for_token(db, token.strip())
     if user is None:
+        ratelimit.record_failure(request)
         return _login_page(request, "Onbekend of ongeldig token.", status_code=401)
     return _with_session(request, db, user)
 
 
 @router.get("/login/once", summary="Eenmalige inloglink (zoals veilig serve die toont)")
 def login_once(request: Request, token: str, db: Database = Depends(get_db)):
+    wait = ratelimit.limiter(request).retry_after(ratelimit.client_key(request))
+    if wait is not None:
+        response = _login_page(request, ratelimit.TOO_MANY.format(s=wait).capitalize() + ".", status_code=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     user = consume_login_link(db, token)
     if user is None:
+        ratelimit.record_failure(request)
         return _login_page(request, "Deze inloglink is al gebruikt of verlopen.", status_code=401)
     return _with_session(request, db, user)
 

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
     Depends,
-    File,
-    Form,
     HTTPException,
     Query,
     Request,
-    UploadFile,
 )
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from veilig.errors import VeiligError
 from veilig.geo.categories import GROUPS, label_table
 from veilig.geo.hotspots import HotspotParams
-from veilig.geo.io import SUPPORTED, read_incidents
 from veilig.geo.privacy import DISCLOSURE_NOTE_NL
 from veilig.storage import Database
-from veilig.storage.auth import Principal, audit
-from veilig.storage.incidents import store_incidents
+from veilig.storage.auth import Principal
 
 from ..deps import (
     ALL_ROLES,
@@ -47,7 +39,7 @@ BURGLARY = set(GROUPS["burglary"]) | {"burglary"}
 def check_category_for_role(user: Principal, category: str) -> None:
     """The subsidy desk sees burglary aggregates only (no drug-crime or other themes)."""
     if user.role == SUBSIDY and category.strip().lower() not in BURGLARY:
-        raise HTTPException(status_code=403, detail="role 'subsidy' sees burglary figures only")
+        raise HTTPException(status_code=403, detail="de subsidiebalie ziet alleen inbraakcijfers")
 
 
 class BuurtStats(BaseModel):
@@ -96,7 +88,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _params(method: str, eps: float, min_samples: int, cell: float) -> HotspotParams:
+def _params(method: str, eps: float, min_samples: int, cell: float | None) -> HotspotParams:
+    cell = HotspotParams().cell if cell is None else cell  # default cell: the engine's own
     return HotspotParams(method=method.strip().lower(), eps=eps, min_samples=min_samples, cell=cell)
 
 
@@ -117,20 +110,72 @@ def hotspots(
     method: str = "dbscan",
     eps: float = 150.0,
     min_samples: int = 5,
-    cell: float = 100.0,
+    cell: float | None = None,
+    fmt: Annotated[str, Query(alias="format", pattern="^(json|geojson|gpkg|csv)$",
+                              description="json (default), or a download: geojson, gpkg (RD New), csv")] = "json",
     user: Principal = Depends(require_roles(ANALYST, PLANNER)),
     db: Database = Depends(get_db),
-) -> JSONResponse:
+) -> Response:
     params = _params(method, eps, min_samples, cell)
     if user.role != ANALYST and params != HotspotParams():
         # A tiny eps with min_samples 1 would turn every incident into its own "cluster".
-        raise HTTPException(status_code=403, detail="only analysts may change method, eps, min_samples or cell")
+        raise HTTPException(status_code=403, detail="alleen analisten mogen methode, eps, min_samples of cel wijzigen")
     if user.role == ANALYST:
-        return JSONResponse(hotspot_result(db, category, start, end, params).to_geojson())
-    # Non-analysts: an aligned period and the disclosure layer (veilig.geo.privacy).
-    collection = public_hotspot_result(db, get_settings(request), category, start, end).to_geojson()
-    collection.setdefault("metadata", {})["disclosure"] = DISCLOSURE_NOTE_NL
-    return JSONResponse(collection)
+        shown = hotspot_result(db, category, start, end, params)
+        collection = shown.to_geojson()
+    else:
+        # Non-analysts: an aligned period and the disclosure layer (veilig.geo.privacy).
+        shown = public_hotspot_result(db, get_settings(request), category, start, end)
+        collection = shown.to_geojson()
+        collection.setdefault("metadata", {})["disclosure"] = DISCLOSURE_NOTE_NL
+    if fmt == "json":
+        return JSONResponse(collection)
+    return hotspot_download(shown, collection, fmt, category, start, end)
+
+
+#: Dutch column names of the hotspot CSV (the GeoJSON's property names, which clients rely on, stay).
+CSV_COLUMNS_NL = {
+    "kind": "soort", "cluster_id": "hotspot", "cell_id": "cel", "statcode": "buurtcode", "statnaam": "buurt",
+    "category": "categorie", "n_incidents": "aantal_incidenten", "area_m2": "oppervlakte_m2",
+    "buurten": "buurten", "gi_z": "gi_z", "gi_p": "gi_p", "gi_class": "gi_klasse",
+}
+
+
+def hotspot_download(result, collection: dict, fmt: str, category: str, start: date | None,
+                     end: date | None) -> Response:
+    """What the map shows as a file: GeoJSON (WGS84), GeoPackage (RD New) or CSV (one row per feature)."""
+    import json
+
+    import pandas as pd
+
+    from veilig.csvout import frame_csv
+    from veilig.geo.export import write_geopackage
+
+    stem = f"hotspots-{category.strip().lower()}" + (f"-{start}" if start else "") + (f"-{end}" if end else "")
+    if fmt == "geojson":
+        body = json.dumps(collection, ensure_ascii=False).encode()
+        media = "application/geo+json"
+    elif fmt == "gpkg":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_geopackage(result, Path(tmp) / "hotspots.gpkg")
+            body = path.read_bytes()
+        media = "application/geopackage+sqlite3"
+    else:
+        rows = []
+        for feature in collection.get("features", []):
+            props = dict(feature.get("properties") or {})
+            props = {k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in props.items()
+                     if not isinstance(v, dict)}
+            rows.append(props)
+        frame = pd.DataFrame(rows)
+        ordered = [c for c in CSV_COLUMNS_NL if c in frame.columns] + \
+            [c for c in frame.columns if c not in CSV_COLUMNS_NL]
+        frame = frame[ordered].rename(columns=CSV_COLUMNS_NL) if len(frame.columns) else frame
+        body = frame_csv(frame, delimiter=";").encode()
+        media = "text/csv; charset=utf-8"
+    ext = {"geojson": "geojson", "gpkg": "gpkg", "csv": "csv"}[fmt]
+    return Response(body, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{stem}.{ext}"'})
 
 
 @router.get("/neighbourhoods/stats", response_model=StatsResponse,
@@ -164,49 +209,4 @@ def neighbourhood_stats(
     )
 
 
-class ImportResponse(BaseModel):
-    file: str
-    rows_in_file: int
-    inserted: int
-    skipped_existing: int
-    invalid_rows: int
-    errors: list[dict]
-
-
-@router.post("/incidents", response_model=ImportResponse, status_code=201,
-             summary="Incidenten uploaden (CSV, GeoJSON, GeoPackage, GeoParquet); alleen analisten")
-async def upload_incidents(
-    request: Request,
-    file: UploadFile = File(...),
-    crs: str | None = Form(None),
-    source: str | None = Form(None),
-    skip_invalid: bool = Form(False),
-    user: Principal = Depends(require_roles(ANALYST)),
-    db: Database = Depends(get_db),
-) -> ImportResponse:
-    settings = get_settings(request)
-    name = Path(file.filename or "upload").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED:
-        raise VeiligError(f"{name}: unsupported file type '{suffix}'; use one of {', '.join(sorted(SUPPORTED))}")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        size = 0
-        with open(path, "wb") as fh:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > settings.max_upload_bytes:
-                    raise HTTPException(status_code=413, detail=(
-                        f"{name}: upload larger than the limit of {settings.max_upload_bytes // (1024 * 1024)} MB"))
-                fh.write(chunk)
-        result = read_incidents(path, crs=crs, source=source, labels=label_table(settings.category_map_file),
-                                margin_m=settings.boundary_margin_m)
-        audit(db, user, "import_incidents", name, f"{result.n_rows} rows, {len(result.errors)} errors")
-        errors = [e.__dict__ for e in result.errors[:1000]]
-        if result.errors and not skip_invalid:
-            raise HTTPException(status_code=422, detail={
-                "message": f"{name}: refused, nothing imported: {result.invalid_rows} of {result.n_rows} rows are invalid",
-                "errors": errors})
-        report = store_incidents(db, result, skip_invalid=skip_invalid)
-    return ImportResponse(file=name, rows_in_file=report.rows_in_file, inserted=report.inserted,
-                          skipped_existing=report.skipped_existing, invalid_rows=report.invalid_rows, errors=errors)
+# The incident upload lives in .imports (it reads its body itself, after authentication).

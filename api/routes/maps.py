@@ -47,6 +47,10 @@ def _cached(request: Request, user: Principal, key: tuple, build: Callable[[], s
     if html is None:
         html = build()
         cache.put(etag, html)
+    from ..security import policy_for_html
+
+    # The header CSP must allow what the page's own <meta> CSP allows (both are enforced).
+    headers["Content-Security-Policy"] = policy_for_html(html, None)
     return HTMLResponse(html, headers=headers)
 
 
@@ -83,19 +87,41 @@ def index(request: Request, user: Principal = Depends(current_user), db: Databas
 def hotspot_map(
     request: Request,
     category: str = Query("drugs"),
-    start: date | None = None,
-    end: date | None = None,
+    start: str | None = Query(None, description="DD-MM-JJJJ of JJJJ-MM-DD"),
+    end: str | None = Query(None, description="DD-MM-JJJJ of JJJJ-MM-DD"),
+    method: str = "dbscan",
+    eps: float = 150.0,
+    min_samples: int = 5,
+    cell: float | None = None,
     user: Principal = Depends(require_roles(*MAP_ROLES["hotspots"])),
     db: Database = Depends(get_db),
 ) -> Response:
-    check_period(start, end)
+    from fastapi import HTTPException
+
+    from veilig.dates import parse_date
+    from veilig.geo.hotspots import HotspotParams
+    from veilig.web.mapcontrols import control_bar, with_control_bar
+
+    start_d, end_d = parse_date(start, "start"), parse_date(end, "end")
+    check_period(start_d, end_d)
+    from .geo import _params
+
+    params = _params(method, eps, min_samples, cell)
+    if user.role != ANALYST and params != HotspotParams():
+        raise HTTPException(status_code=403, detail="alleen analisten mogen methode, eps, min_samples of cel wijzigen")
     settings = get_settings(request)
-    result = hotspot_result(db, category, start, end)  # validates the category first
+    result = hotspot_result(db, category, start_d, end_d, params)  # validates the category first
     if user.role == ANALYST:
         audit(db, user, "read_incident_points", f"/maps/hotspots?category={category}",
-              f"{result.n_incidents} points, {start}..{end}")
-    return _cached(request, user, (category.strip().lower(), start, end),
-                   lambda: hotspot_map_html(db, settings, user.role, category, start, end, result=result))
+              f"{result.n_incidents} points, {start_d}..{end_d}")
+    category = category.strip().lower()
+
+    def build() -> str:
+        html = hotspot_map_html(db, settings, user.role, category, start_d, end_d, result=result)
+        bar = control_bar(category, start_d, end_d, params.validated(), user.role == ANALYST)
+        return with_control_bar(html, bar)
+
+    return _cached(request, user, (category, start_d, end_d, params), build)
 
 
 @router.get("/maps/subsidy", response_class=HTMLResponse, summary="Subsidiekaart: toekenningen naast inbraken")

@@ -68,9 +68,17 @@ def plan_for(db: Database, theme: str, week: str | None, start: date | None, end
                     # reach planners' maps, and circle fits to the buffer arcs would give
                     # incident locations back. The buurten cut by them inherit the snapped edges.
                     hotspots = coarsen_shapes(result.clusters)
+    buurten = named_buurten(db)
+    if hotspots is not None:
+        from veilig.geo.placenames import place_names
+
+        # Planners know buurten, not cluster numbers: name each area by where it lies.
+        hotspots = hotspots.copy()
+        hotspots["place_name"] = place_names(hotspots, buurten)
     return shift_plan(incidents, theme, week=week, start=start, end=end, pairs=pairs, hotspots=hotspots,
-                      buurten=named_buurten(db),
+                      buurten=buurten,
                       hotspot_id_column="cluster_id",
+                      hotspot_name_column="place_name" if hotspots is not None else None,
                       data_start=span[0] if span else None, data_end=span[1] if span else None)
 
 
@@ -118,13 +126,16 @@ def plan(
     db: Database = Depends(get_db),
 ) -> Response:
     check_period(start, end)
+    check_period(day, day)
     if user.role != ANALYST and (start is not None or end is not None):
         public_period(db, start, end)  # whole weeks, months, quarters or years only (400 otherwise)
     result = plan_for(db, theme, week, start, end, pairs, day)
     if user.role != ANALYST:
         result = public_plan(result, get_settings(request).small_count_threshold)
     if "text/csv" in request.headers.get("accept", ""):
-        return Response(result.to_csv(), media_type="text/csv; charset=utf-8",
+        from veilig.web.planner import plan_csv
+
+        return Response(plan_csv(result.table, drop_no_priority=False), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="dienstenplan.csv"'})
     return JSONResponse(result.to_dict())
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StrictInt
 
 from veilig.ledger.schemas import (
     Application,
@@ -37,12 +37,13 @@ desk_or_admin = require_roles(SUBSIDY, ADMIN)
 
 
 class TopUp(BaseModel):
-    amount_cents: int
-    memo: str | None = None
+    # Strict: "100" (a string) is refused, not coerced; money is an integer number of cents.
+    amount_cents: StrictInt
+    memo: str | None = Field(None, max_length=200)
 
 
 class Reason(BaseModel):
-    reason: str | None = None
+    reason: str | None = Field(None, max_length=500)
 
 
 class PayIn(BaseModel):
@@ -55,7 +56,7 @@ def create_pilot(pilot: PilotIn, key: IdemKey = None, user: Principal = Depends(
     return repo.create_pilot(db, pilot, idempotency_key=key)
 
 
-@router.get("/pilots", response_model=list[Pilot])
+@router.get("/pilots", response_model=list[Pilot], summary="Alle pilots")
 def list_pilots(user: Principal = Depends(desk_or_admin), db: Database = Depends(get_db)) -> list[Pilot]:
     return repo.list_pilots(db)
 
@@ -72,7 +73,7 @@ def budget(pilot_id: PilotQuery = None, user: Principal = Depends(desk_or_admin)
     return repo.budget(db, pilot_id)
 
 
-@router.get("/status", response_model=StatusReport)
+@router.get("/status", response_model=StatusReport, summary="Stand van de pilot: budget en aanvragen per status")
 def status(pilot_id: PilotQuery = None, user: Principal = Depends(desk_or_admin),
            db: Database = Depends(get_db)) -> StatusReport:
     return repo.status_report(db, pilot_id)
@@ -92,7 +93,7 @@ def apply(application: ApplicationIn, pilot_id: PilotQuery = None, key: IdemKey 
     return result
 
 
-@router.get("/applications", response_model=list[Application])
+@router.get("/applications", response_model=list[Application], summary="Aanvragen in volgorde van binnenkomst")
 def list_applications(pilot_id: PilotQuery = None, status: Status | None = Query(None),
                       user: Principal = Depends(desk), db: Database = Depends(get_db)) -> list[Application]:
     result = repo.list_applications(db, pilot_id, status=status.value if status else None)
@@ -100,7 +101,7 @@ def list_applications(pilot_id: PilotQuery = None, status: Status | None = Query
     return result
 
 
-@router.get("/applications/{application_id}", response_model=Application)
+@router.get("/applications/{application_id}", response_model=Application, summary="Eén aanvraag")
 def get_application(application_id: AppId, user: Principal = Depends(desk),
                     db: Database = Depends(get_db)) -> Application:
     result = repo.get_application(db, application_id)
@@ -108,13 +109,13 @@ def get_application(application_id: AppId, user: Principal = Depends(desk),
     return result
 
 
-@router.get("/applications/{application_id}/trail", response_model=list[TrailEvent])
+@router.get("/applications/{application_id}/trail", response_model=list[TrailEvent], summary="Besluitvorming van een aanvraag")
 def trail(application_id: AppId, user: Principal = Depends(desk), db: Database = Depends(get_db)) -> list[TrailEvent]:
     audit(db, user, "subsidy_read_trail", f"application {application_id}")
     return repo.decision_trail(db, application_id)
 
 
-@router.post("/applications/{application_id}/complete", response_model=Application)
+@router.post("/applications/{application_id}/complete", response_model=Application, summary="Aanvraag aanvullen")
 def complete(application_id: AppId, fields: ApplicationIn | None = Body(None), key: IdemKey = None,
              user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
     result = repo.complete(db, application_id, fields, idempotency_key=key)
@@ -122,7 +123,7 @@ def complete(application_id: AppId, fields: ApplicationIn | None = Body(None), k
     return result
 
 
-@router.post("/applications/{application_id}/approve", response_model=Application)
+@router.post("/applications/{application_id}/approve", response_model=Application, summary="Aanvraag goedkeuren")
 def approve(application_id: AppId, key: IdemKey = None, user: Principal = Depends(desk),
             db: Database = Depends(get_db)) -> Application:
     result = repo.approve(db, application_id, idempotency_key=key)
@@ -130,7 +131,7 @@ def approve(application_id: AppId, key: IdemKey = None, user: Principal = Depend
     return result
 
 
-@router.post("/applications/{application_id}/reject", response_model=Application)
+@router.post("/applications/{application_id}/reject", response_model=Application, summary="Aanvraag afwijzen (met reden)")
 def reject(application_id: AppId, body: Reason, key: IdemKey = None, user: Principal = Depends(desk),
            db: Database = Depends(get_db)) -> Application:
     result = repo.reject(db, application_id, body.reason or "", idempotency_key=key)
@@ -138,7 +139,7 @@ def reject(application_id: AppId, body: Reason, key: IdemKey = None, user: Princ
     return result
 
 
-@router.post("/applications/{application_id}/withdraw", response_model=Application)
+@router.post("/applications/{application_id}/withdraw", response_model=Application, summary="Aanvraag intrekken")
 def withdraw(application_id: AppId, body: Reason | None = Body(None), key: IdemKey = None,
              user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
     result = repo.withdraw(db, application_id, body.reason if body else None, idempotency_key=key)
@@ -146,7 +147,7 @@ def withdraw(application_id: AppId, body: Reason | None = Body(None), key: IdemK
     return result
 
 
-@router.post("/applications/{application_id}/pay", response_model=Application)
+@router.post("/applications/{application_id}/pay", response_model=Application, summary="Subsidie uitbetalen")
 def pay(application_id: AppId, body: PayIn | None = Body(None), key: IdemKey = None,
         user: Principal = Depends(desk), db: Database = Depends(get_db)) -> Application:
     result = repo.pay(db, application_id, iban=body.iban if body else None, idempotency_key=key)

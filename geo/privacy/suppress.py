@@ -16,7 +16,7 @@ import pandas as pd
 #: count column -> the columns derived from it that are hidden with it
 DERIVED: dict[str, tuple[str, ...]] = {
     "n_incidents": ("share", "rate_per_1000_dwellings", "share_in_clusters", "change", "change_pct",
-                    "density_per_km2", "buurt_shares", "first_date", "last_date"),
+                    "density_per_km2", "buurt_shares", "first_date", "last_date", "observed", "expected", "ratio"),
     "n_previous": ("change", "change_pct"),
 }
 
