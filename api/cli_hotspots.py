@@ -9,10 +9,10 @@ from typing import Annotated, Optional
 import typer
 
 from veilig.dates import parse_date
-from rich.console import Console
-from rich.table import Table
 
-out = Console()
+from .tables import console
+
+out = console()
 
 _CLASS_NL = {3: "hot 99%", 2: "hot 95%", 1: "hot 90%", 0: "", -1: "koud 90%", -2: "koud 95%", -3: "koud 99%"}
 
@@ -44,11 +44,14 @@ def hotspots(
         help="mark significant cells/clusters as new or persistent against this year (e.g. 2025)")] = None,
     previous: Annotated[Optional[tuple[datetime, datetime]], typer.Option(
         formats=["%Y-%m-%d"], help="the same against START END (instead of --compare)")] = None,
+    with_incidents: Annotated[bool, typer.Option(
+        "--with-incidents", help="add the incident points as a layer to the GeoPackage (analysts; audited)")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="all columns, however wide the terminal")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as GeoJSON (as --out FILE.geojson)")] = False,
 ) -> None:
     """Hotspots of a category in a period: clusters, Gi* grid cells and the per-buurt table."""
     from veilig.errors import VeiligError
     from veilig.geo.categories import LABELS_NL, resolve_categories
-    from veilig.geo.export import write_hotspots
     from veilig.geo.hotspots import HotspotParams
 
     from .services import hotspot_result
@@ -64,7 +67,9 @@ def hotspots(
     if start_d and end_d and end_d < start_d:
         raise VeiligError(f"--end {end_d} lies before --start {start_d}")
     if out_file is not None and out_file.suffix.lower() not in (".geojson", ".json", ".gpkg"):
-        raise VeiligError(f"--out: '{out_file.name}' must end in .geojson or .gpkg")
+        raise VeiligError(f"--out: '{out_file.name}' moet eindigen op .geojson of .gpkg")
+    if with_incidents and (out_file is None or out_file.suffix.lower() != ".gpkg"):
+        raise VeiligError("--with-incidents: de incidentlaag gaat alleen in een GeoPackage (--out BESTAND.gpkg)")
 
     db = cli_database()
     # The same analysis as the HTTP service (previous period, buurt names, data span).
@@ -75,7 +80,21 @@ def hotspots(
     if earlier is not None:  # adds a `change` field (new / persistent) and a summary message
         result, _ = compare_with(db, result, category, earlier)
     if out_file is not None:
-        write_hotspots(result, out_file)
+        from .exports import incidents_layer, write_hotspot_file
+
+        points = None
+        if with_incidents:
+            from veilig.storage.auth import audit, cli_principal
+
+            points = incidents_layer(db, result)
+            audit(db, cli_principal(), "read_incident_points", f"veilig hotspots --category {category} --with-incidents",
+                  f"{len(points)} incidents -> {out_file}")
+        write_hotspot_file(result, out_file, incidents=points)
+    if as_json:
+        from veilig.geo.export import geojson_bytes
+
+        typer.echo(geojson_bytes(result).decode("utf-8"), nl=False)
+        return
 
     from veilig.geo.exposure import describe
 
@@ -97,33 +116,40 @@ def hotspots(
     if result.scale is not None:
         out.print(f"schaal: cel {result.scale.cell:g} m, {result.scale.reason_nl}")
 
+    from .tables import Col, nl_dec, nl_int, print_table
+
     if len(result.clusters):
         names = dict(zip(result.buurten["statcode"], result.buurten["statnaam"]))
-        t = Table(title="Clusters (grootste eerst)")
-        cols = ("cluster", "incidenten", "verwacht", "ratio", "p (FDR)", "opp. ha", "eerste", "laatste", "buurten")
-        for col in cols:
-            t.add_column(col, justify="left" if col in ("eerste", "laatste", "buurten") else "right")
-        for r in result.clusters.head(10).itertuples():
-            t.add_row(str(r.cluster_id), str(r.n_incidents), _fmt(r.expected, ".1f"), _fmt(r.ratio, ".1f"),
-                      _fmt(r.p_value, ".2g"), f"{r.area_m2 / 1e4:.1f}", r.first_date or "-", r.last_date or "-",
-                      ", ".join(names.get(b, b) for b in r.buurten[:3]))
-        out.print(t)
+        cols = [Col("cluster", "right"), Col("incidenten", "right"), Col("verwacht", "right", 2),
+                Col("ratio", "right"), Col("p (FDR)", "right", 2), Col("opp. ha", "right", 3),
+                Col("eerste", priority=4), Col("laatste", priority=4), Col("buurten")]
+        rows = [(r.cluster_id, nl_int(r.n_incidents), nl_dec(r.expected, 1), nl_dec(r.ratio, 1),
+                 _fmt(r.p_value, ".2g"), nl_dec(r.area_m2 / 1e4, 1), r.first_date or "-", r.last_date or "-",
+                 ", ".join(names.get(b, b) for b in r.buurten[:3]))
+                for r in result.clusters.head(10).itertuples()]
+        print_table(cols, rows, title="Clusters (grootste eerst)", wide=wide, out=out)
         if rp.clusters == "significant":
             out.print("p (FDR): de kleinste FDR-gecorrigeerde p van de cellen van het cluster")
         if len(result.clusters) > 10:
             out.print(f"... en {len(result.clusters) - 10} kleinere clusters")
+    elif result.n_incidents:
+        out.print("Geen clusters: nergens meer incidenten dan de nulhypothese verklaart.")
 
     b = result.buurten.sort_values(["n_incidents", "statcode"], ascending=[False, True])
-    t = Table(title="Buurten")
-    for col in ("buurt", "incidenten", "aandeel", "per 1.000 won.", "clusters", "in cluster", "Gi* z", "Gi*",
-                "vorige periode", "verschil"):
-        t.add_column(col, justify="left" if col in ("buurt", "Gi*") else "right")
-    for r in b.head(15).itertuples():
-        t.add_row(str(r.statnaam), str(r.n_incidents), _fmt(r.share * 100 if r.share == r.share else None, ".1f") + "%",
-                  _fmt(r.rate_per_1000_dwellings, ".1f"), str(r.n_clusters),
-                  _fmt(r.share_in_clusters * 100 if r.share_in_clusters == r.share_in_clusters else None, ".0f") + "%",
-                  _fmt(r.gi_z, ".2f"), _CLASS_NL[int(r.gi_class)], _fmt(r.n_previous, ".0f"), _fmt(r.change, "+.0f"))
-    out.print(t)
+    cols = [Col("buurt"), Col("incidenten", "right"), Col("aandeel", "right", 3),
+            Col("per 1.000 won.", "right", 2), Col("clusters", "right", 3), Col("in cluster", "right", 4),
+            Col("Gi* z", "right", 4), Col("Gi*"), Col("vorige periode", "right", 2), Col("verschil", "right", 2)]
+
+    def pct(v, d):
+        return nl_dec(v * 100, d, "%") if v == v and v is not None else "-"
+
+    rows = [(str(r.statnaam), nl_int(r.n_incidents), pct(r.share, 1), nl_dec(r.rate_per_1000_dwellings, 1),
+             nl_int(r.n_clusters), pct(r.share_in_clusters, 0), nl_dec(r.gi_z, 2), _CLASS_NL[int(r.gi_class)],
+             nl_int(r.n_previous), _fmt(r.change, "+.0f"))
+            for r in b.head(15).itertuples()]
+    print_table(cols, rows, title="Buurten", wide=wide, out=out)
+    if not result.n_incidents:
+        out.print("Geen incidenten van deze categorie in deze periode: kies een andere periode.")
 
     classes = result.grid["gi_class"].value_counts()
     hot = ", ".join(f"{int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (3, 2, 1))

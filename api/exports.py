@@ -38,3 +38,14 @@ def write_hotspot_file(result, path: str | Path, *, incidents: gpd.GeoDataFrame 
     styles = hotspot_styles(result, hidden_label=hidden_label, with_incidents=incidents is not None)
     return write_geopackage(result, path, styles=styles, incidents=incidents,
                             attribution=f"Grenzen: {ATTRIBUTION} (CC BY 4.0)")
+
+
+def incidents_layer(db, result) -> gpd.GeoDataFrame:
+    """The incidents behind ``result`` (its categories and period) as RD New points, without free text."""
+    from veilig.storage.incidents import load_incidents
+
+    df = load_incidents(db, categories=list(result.categories), start=result.start, end=result.end)
+    frame = df[["ext_id", "source", "category", "occurred_at", "buurt"]].rename(columns={"ext_id": "id"})
+    frame = frame.assign(occurred_at=frame["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None))
+    return gpd.GeoDataFrame(frame.astype({"id": str, "source": str, "category": str, "buurt": str}),
+                            geometry=gpd.points_from_xy(df["x"], df["y"]), crs="EPSG:28992")

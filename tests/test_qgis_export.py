@@ -174,3 +174,25 @@ def test_qgis_opens_every_layer_with_its_style_and_no_version_warning(gpkg):
     assert report["layers"]["incidenten"]["renderer"] == "categorizedSymbol"
     warnings = [m for m in report["messages"] + proc.stderr.splitlines() if "partially supported" in m]
     assert warnings == [], warnings
+
+
+def test_the_cli_writes_the_incident_layer_only_when_asked_and_audits_it(tmp_path):
+    from helpers import run_cli
+    from veilig.geo.io import write_incidents
+
+    env = {"VEILIG_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "VEILIG_DATA_DIR": str(tmp_path)}
+    csv = tmp_path / "d.csv"
+    write_incidents(generate_incidents(4, 3000, date(2025, 1, 1), date(2025, 12, 31)), csv)
+    assert run_cli("import", "incidents", str(csv), env=env).returncode == 0
+    plain = run_cli("hotspots", "--category", "drugs", "--out", str(tmp_path / "p.gpkg"), env=env)
+    assert plain.returncode == 0, plain.stderr
+    assert "incidenten" not in {n for n, _ in pyogrio.list_layers(tmp_path / "p.gpkg")}
+    full = run_cli("hotspots", "--category", "drugs", "--with-incidents", "--out", str(tmp_path / "a.gpkg"), env=env)
+    assert full.returncode == 0, full.stderr
+    layer = pyogrio.read_dataframe(tmp_path / "a.gpkg", layer="incidenten")
+    assert len(layer) > 0 and set(layer["category"]) == {"drugs"} and "description" not in layer.columns
+    audited = _sql(tmp_path / "c.db", "SELECT action, target FROM audit_log")
+    assert any(a == "read_incident_points" and "--with-incidents" in t for a, t in audited)
+    refused = run_cli("hotspots", "--category", "drugs", "--with-incidents", "--out", str(tmp_path / "a.geojson"),
+                      env=env)
+    assert refused.returncode != 0 and "GeoPackage" in refused.stderr + refused.stdout

@@ -149,7 +149,7 @@ def hotspot_download(result, collection: dict, fmt: str, category: str, start: d
     import pandas as pd
 
     from veilig.csvout import frame_csv
-    from veilig.geo.export import write_geopackage
+    from ..exports import write_hotspot_file
 
     stem = f"hotspots-{category.strip().lower()}" + (f"-{start}" if start else "") + (f"-{end}" if end else "")
     if fmt == "geojson":
@@ -157,7 +157,8 @@ def hotspot_download(result, collection: dict, fmt: str, category: str, start: d
         media = "application/geo+json"
     elif fmt == "gpkg":
         with tempfile.TemporaryDirectory() as tmp:
-            path = write_geopackage(result, Path(tmp) / "hotspots.gpkg")
+            # Styled for QGIS (layer_styles), with Dutch layer descriptions and the attribution.
+            path = write_hotspot_file(result, Path(tmp) / "hotspots.gpkg")
             body = path.read_bytes()
         media = "application/geopackage+sqlite3"
     else:
