@@ -134,7 +134,19 @@ def test_the_planner_gets_no_z_so_the_least_squares_inversion_recovers_nothing(s
         if props["kind"] in ("grid", "buurt"):
             assert props.get("gi_z") is None and props.get("gi_p") is None and props.get("gi_p_fdr") is None
             assert props["n_incidents"] is None or props["n_incidents"] == 0 or props["n_incidents"] >= THRESHOLD
+        # Window statistics are linear in the counts too: a window's observed minus its
+        # neighbours' gives a cell back, expected = N x share gives the total. None of them.
+        for key in ("observed", "expected", "ratio", "gi_p_norm", "p_value"):
+            assert props.get(key) is None, (props["kind"], key)
     assert "verstoord" in fc["metadata"]["disclosure"]
+    # The band's reason must not quote the number of incidents (the hidden total).
+    scale = fc["metadata"].get("scale") or {}
+    analyst_fc = get(client, tokens, "analyst", f"/api/v1/hotspots?category=drugs&start={LAST_YEAR}-03-01"
+                                                f"&end={LAST_YEAR}-03-31")
+    n_true = analyst_fc["metadata"]["n_incidents"]
+    assert str(n_true) not in str(scale.get("reason_nl", "")) + str(scale.get("reason", ""))
+    assert scale.get("expected_in_window") is None
+    assert any(f["properties"].get("observed") is not None for f in analyst_fc["features"])  # analysts keep them
 
 
 # ---------------------------------------------------------------------- totals and shares

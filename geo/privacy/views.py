@@ -42,6 +42,10 @@ def _published(values) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
+#: Per-window figures published to analysts only (see :func:`public_hotspots`).
+WINDOW_STATISTICS = ("observed", "expected", "ratio", "gi_p_norm", "gi_z", "gi_p", "gi_p_fdr", "p_value")
+
+
 def public_hotspots(result, threshold: int, secret: bytes, previous=None):
     """The hotspot result as a non-analyst may see it.
 
@@ -157,8 +161,25 @@ def public_hotspots(result, threshold: int, secret: bytes, previous=None):
         c["buurt_shares"] = None
     c = coarsen_shapes(c)
 
+    # Window statistics are linear in the counts, like z: a window's observed count minus its
+    # neighbours' gives a cell back, and expected = N x share gives the total. Class only.
+    for frame in (b, g, c):
+        for col in WINDOW_STATISTICS:
+            if col in frame.columns:
+                frame[col] = None
+    scale = result.scale
+    if scale is not None:
+        # The band's reason quotes N and the expected count per window (the total again).
+        how = "gekozen uit het aantal incidenten" if scale.chosen else "gegeven door de analist"
+        scale = dataclasses.replace(
+            scale, expected_in_window=float("nan"),
+            reason=f"band {scale.band:g} m " + ("chosen from the number of incidents" if scale.chosen
+                                                 else "given by the analyst"),
+            reason_nl=f"band {scale.band:g} m {how}")
+
     return dataclasses.replace(
         result,
+        scale=scale,
         clusters=c, grid=g, buurten=b,
         points=points.iloc[0:0],
         n_incidents=total,
