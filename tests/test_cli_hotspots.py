@@ -38,7 +38,8 @@ def test_hotspots_command_writes_geojson_and_geopackage_and_prints_a_summary(db,
                    "--cell", "200", "--band", "400", "--out", str(tmp_path / "burglary.gpkg"), env=env)
     assert proc.returncode == 0, proc.stderr
     assert "ruwe clustering: hdbscan" in proc.stdout and "band 400 m opgegeven" in proc.stdout
-    assert [name for name, _ in pyogrio.list_layers(tmp_path / "burglary.gpkg")] == ["clusters", "grid", "buurten"]
+    assert [name for name, _ in pyogrio.list_layers(tmp_path / "burglary.gpkg")] == ["clusters", "grid", "buurten", "cluster_buurten",
+                                                                                       "layer_styles"]
     clusters = pyogrio.read_dataframe(tmp_path / "burglary.gpkg", layer="clusters")
     assert clusters["cluster_method"].str.startswith("ruwe clustering").all() and clusters["p_value"].isna().all()
 
@@ -46,7 +47,7 @@ def test_hotspots_command_writes_geojson_and_geopackage_and_prints_a_summary(db,
 @pytest.mark.parametrize("args, name", [
     (["--cell", "50000"], "cell"), (["--cell", "0"], "cell"), (["--eps", "0"], "eps"),
     (["--min-samples", "0"], "min_samples"), (["--method", "kmeans"], "method"),
-    (["--category", "fiets"], "category"), (["--start", "2025-02-01", "--end", "2025-01-01"], "--end"),
+    (["--category", "fiets"], "categorie"), (["--start", "2025-02-01", "--end", "2025-01-01"], "--end"),
     (["--out", "x.shp"], "--out"),
 ])
 def test_hotspots_command_refuses_bad_options_by_name(args, name, tmp_path, monkeypatch, capsys):

@@ -61,7 +61,7 @@ def test_emerging_command_writes_geojson_geopackage_and_csv(db, tmp_path):
 
 @pytest.mark.parametrize("args, name", [
     (["--step", "day"], "step"), (["--time-window", "13"], "time_window"), (["--level", "0.2"], "level"),
-    (["--locations", "wijk"], "locations"), (["--category", "fiets"], "category"),
+    (["--locations", "wijk"], "locations"), (["--category", "fiets"], "categorie"),
     (["--start", "2025-02-01", "--end", "2025-01-01"], "--end"), (["--out", "x.shp"], "--out"),
 ])
 def test_emerging_command_refuses_bad_options_by_name(args, name, tmp_path):

@@ -171,7 +171,8 @@ def _assert_empty_but_valid(res, tmp_path):
     fc = json.loads(geojson_bytes(res))
     assert fc["type"] == "FeatureCollection" and {f["properties"]["kind"] for f in fc["features"]} == {"grid", "buurt"}
     write_hotspots(res, tmp_path / "empty.gpkg")
-    assert [name for name, _ in pyogrio.list_layers(tmp_path / "empty.gpkg")] == list(GPKG_LAYERS.values())
+    # The feature layers, then the related table cluster_buurten (cluster, buurt, share).
+    assert [name for name, _ in pyogrio.list_layers(tmp_path / "empty.gpkg")] == [*GPKG_LAYERS.values(), "cluster_buurten"]
 
 
 def test_an_empty_period_gives_an_empty_valid_result_with_a_message(demo, tmp_path):
@@ -280,7 +281,7 @@ def test_geojson_is_one_wgs84_collection_with_the_fields_of_the_brief(drugs_2025
 def test_geopackage_has_one_layer_per_kind_in_rd_new(drugs_2025, tmp_path):
     path = write_hotspots(drugs_2025, tmp_path / "h.gpkg")
     layers = dict(pyogrio.list_layers(path))
-    assert list(layers) == ["clusters", "grid", "buurten"]
+    assert list(layers) == ["clusters", "grid", "buurten", "cluster_buurten"]
     for kind, layer in GPKG_LAYERS.items():
         info = pyogrio.read_info(path, layer=layer)
         assert info["crs"] == "EPSG:28992"
