@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 
+from veilig.dates import today_local
 from veilig.settings import Settings
 from veilig.storage import Database
 
@@ -20,7 +21,7 @@ def load_demo_if_empty(db: Database, settings: Settings) -> int:
 
     if count_incidents(db) > 0:
         return 0
-    end = date.today()
+    end = today_local()
     # Whole days back (not year arithmetic, which fails on 29 February).
     start = end - timedelta(days=round(365.25 * settings.demo_years)) + timedelta(days=1)
     df = generate_incidents(settings.demo_seed, default_demo_size(start, end), start, end)

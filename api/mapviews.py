@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from veilig.dates import today_local
 from veilig.errors import NotFoundError
 from veilig.geo.categories import LABELS_NL
 from veilig.settings import Settings
@@ -108,7 +109,7 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
     budget = ledger_repo.budget(db, pilot.id)
     rows = pd.DataFrame([r.model_dump() for r in ledger_repo.buurt_report(db, pilot.id)])
     # Burglaries during the pilot so far; before it opens, the last twelve months.
-    today = date.today()
+    today = today_local()
     b_start, b_end = (pilot.opens_on, min(pilot.closes_on, today)) if pilot.opens_on <= today else (
         today - timedelta(days=364), today)
     # Snapped to whole calendar years (an aligned period, veilig.geo.privacy): a window that ends

@@ -11,13 +11,24 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from .errors import VeiligError
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DUTCH = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})$")
 FORMATS_NL = "DD-MM-JJJJ of JJJJ-MM-DD"
+ZOETERMEER = ZoneInfo("Europe/Amsterdam")
+
+
+def today_local() -> date:
+    """Today's calendar date in Zoetermeer.
+
+    The server's clock may run in UTC: between 23:00 and 01:00 UTC ``date.today()`` names another day
+    than the one the desk and the ledger (which count in Europe/Amsterdam days) are in.
+    """
+    return datetime.now(ZOETERMEER).date()
 
 
 class DateInputError(VeiligError):

@@ -64,7 +64,6 @@ def finance_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = FINA
     """Semicolon-separated CSV (what Dutch spreadsheets open directly); cents as integers plus a
     euro column with a decimal comma. ``rows`` are dicts keyed by ``columns`` (``subsidie_euro`` is
     filled in here)."""
-    from veilig.csvout import csv_text
 
     def lines():
         for row in rows:

@@ -6,8 +6,9 @@ data); PostgreSQL variants of the storage run in the storage and ledger tests.
 
 from __future__ import annotations
 
+from veilig.dates import today_local
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,18 +20,18 @@ from veilig.storage.auth import add_user, read_audit
 ROLES = ("analyst", "planner", "subsidy", "admin")
 IBAN = "NL91ABNA0417164300"
 # A pilot open today, whatever today is; invoices dated just after it opened.
-OPENS = date.today() - timedelta(days=100)
-CLOSES = date.today() + timedelta(days=200)
+OPENS = today_local() - timedelta(days=100)
+CLOSES = today_local() + timedelta(days=200)
 INVOICE = (OPENS + timedelta(days=5)).isoformat()
 
 
-_y, _w, _ = (date.today() - timedelta(weeks=10)).isocalendar()
+_y, _w, _ = (today_local() - timedelta(weeks=10)).isocalendar()
 RECENT_WEEK = f"{_y}-W{_w:02d}"  # inside the demo data, which end today
 
 
 def _small_month() -> tuple[str, str]:
     """A whole month inside the three years of demo data that serve loads (ending today)."""
-    first = (date.today().replace(day=1) - timedelta(days=45)).replace(day=1)
+    first = (today_local().replace(day=1) - timedelta(days=45)).replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     return first.isoformat(), last.isoformat()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from veilig.dates import today_local
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -9,12 +10,12 @@ import httpx
 from helpers import add_users, start_server, stop_server
 
 
-from datetime import date as _date, timedelta as _timedelta
+from datetime import timedelta as _timedelta
 
 # A pilot open today, whatever today is; invoices dated just after it opened.
-OPENS = (_date.today() - _timedelta(days=100)).isoformat()
-CLOSES = (_date.today() + _timedelta(days=200)).isoformat()
-INVOICE = (_date.today() - _timedelta(days=95)).isoformat()
+OPENS = (today_local() - _timedelta(days=100)).isoformat()
+CLOSES = (today_local() + _timedelta(days=200)).isoformat()
+INVOICE = (today_local() - _timedelta(days=95)).isoformat()
 
 GRANT = 25_000  # 50 % of 500 euro, capped at 250 euro
 N_GRANTS, N_CLIENTS = 37, 64

@@ -8,18 +8,19 @@ the 403. A 5xx is a bug (BRIEF section 5).
 from __future__ import annotations
 
 
+from veilig.dates import today_local
 import httpx
 import pytest
 
 from helpers import add_users, hostile_but_valid_csv, insert_implausible_rows, start_server, stop_server
 
 
-from datetime import date as _date, timedelta as _timedelta
+from datetime import timedelta as _timedelta
 
 # A pilot open today, whatever today is; invoices dated just after it opened.
-OPENS = (_date.today() - _timedelta(days=100)).isoformat()
-CLOSES = (_date.today() + _timedelta(days=200)).isoformat()
-INVOICE = (_date.today() - _timedelta(days=95)).isoformat()
+OPENS = (today_local() - _timedelta(days=100)).isoformat()
+CLOSES = (today_local() + _timedelta(days=200)).isoformat()
+INVOICE = (today_local() - _timedelta(days=95)).isoformat()
 
 # A declared test dependency: imported plainly, so a missing one fails (CI and locally) instead of skipping.
 import schemathesis  # noqa: E402

@@ -13,6 +13,7 @@ PostgreSQL.
 
 from __future__ import annotations
 
+from veilig.dates import today_local
 import json
 import re
 from datetime import date, timedelta
@@ -27,7 +28,7 @@ from veilig.api.app import create_app
 from veilig.settings import Settings
 from veilig.storage.auth import add_user
 
-LAST_YEAR = date.today().year - 1
+LAST_YEAR = today_local().year - 1
 THRESHOLD = 5
 
 
@@ -370,7 +371,7 @@ def test_rhythm_map_outlines_do_not_point_at_incidents(service):
 
     client, tokens, app = service
     db = app.state.db
-    week = f"{date.today().isocalendar()[0]}-W{max(date.today().isocalendar()[1] - 2, 1):02d}"
+    week = f"{today_local().isocalendar()[0]}-W{max(today_local().isocalendar()[1] - 2, 1):02d}"
     raw_hits = raw_centres = planner_hits = planner_centres = 0
     for theme in ("ondermijning", "inbraak"):
         category = _hotspot_category(theme, theme_categories(theme))
@@ -386,7 +387,7 @@ def test_rhythm_map_outlines_do_not_point_at_incidents(service):
         # significant clusters are unions of grid cells) finds incidents.
         from veilig.geo.hotspots import HotspotParams
 
-        last = date.today() - timedelta(days=30)
+        last = today_local() - timedelta(days=30)
         raw = hotspot_result(db, category, last - timedelta(days=364), last, HotspotParams(clusters="raw")).clusters
         rc = circle_centres(_through_the_map(raw))
         raw_centres += len(rc)

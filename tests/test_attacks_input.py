@@ -8,6 +8,7 @@ already in the database (written by hand) do not break a page; storage on SQLite
 
 from __future__ import annotations
 
+from veilig.dates import today_local
 import json
 import math
 from datetime import UTC, date, datetime, timedelta
@@ -536,7 +537,7 @@ def test_amounts_are_integers_only_and_names_have_no_control_characters(hostile_
     client, tokens, _ = hostile_service
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
     desk = {"Authorization": f"Bearer {tokens['subsidy']}"}
-    today = date.today()
+    today = today_local()
     r = client.post("/api/v1/subsidy/pilots", headers=admin, json={
         "name": "p", "budget_cents": 100_000, "opens_on": (today - timedelta(days=30)).isoformat(),
         "closes_on": (today + timedelta(days=30)).isoformat()})

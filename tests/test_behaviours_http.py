@@ -7,6 +7,7 @@ real ``veilig serve`` process for the access log.
 
 from __future__ import annotations
 
+from veilig.dates import today_local
 import getpass
 import os
 from datetime import date, datetime, timedelta, timezone
@@ -25,8 +26,8 @@ from veilig.storage.auth import add_user, create_login_link, read_audit, start_s
 
 IBAN = "NL91ABNA0417164300"
 # The ledger decides with the real clock, so the pilot is open around today (whatever today is).
-OPENS = date.today() - timedelta(days=100)
-CLOSES = date.today() + timedelta(days=200)
+OPENS = today_local() - timedelta(days=100)
+CLOSES = today_local() + timedelta(days=200)
 INVOICE = (OPENS + timedelta(days=5)).isoformat()
 
 

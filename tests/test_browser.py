@@ -8,6 +8,7 @@ carrying script must not execute anywhere.
 
 from __future__ import annotations
 
+from veilig.dates import today_local
 import os
 import shutil
 import subprocess
@@ -22,12 +23,12 @@ import pytest
 from helpers import ServerLog, add_users, free_port, require, run_cli, start_server, stop_server
 
 
-from datetime import date as _date, timedelta as _timedelta
+from datetime import timedelta as _timedelta
 
 # A pilot open today, whatever today is; invoices dated just after it opened.
-OPENS = (_date.today() - _timedelta(days=100)).isoformat()
-CLOSES = (_date.today() + _timedelta(days=200)).isoformat()
-INVOICE = (_date.today() - _timedelta(days=95)).isoformat()
+OPENS = (today_local() - _timedelta(days=100)).isoformat()
+CLOSES = (today_local() + _timedelta(days=200)).isoformat()
+INVOICE = (today_local() - _timedelta(days=95)).isoformat()
 
 pytestmark = pytest.mark.browser
 

@@ -6,6 +6,7 @@ a year of synthetic incidents, buurt statistics with long names and a subsidy pi
 
 from __future__ import annotations
 
+from veilig.dates import today_local
 import json
 from datetime import date, timedelta
 
@@ -16,7 +17,7 @@ from veilig.geo.demo import generate_incidents
 from veilig.geo.io import write_incidents
 
 WIDTH = 80
-TODAY = date.today()
+TODAY = today_local()
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from veilig.dates import today_local
 import csv
 import io
 import json
@@ -89,7 +90,7 @@ def _get(client, token, **params):
 
 
 def _year():
-    y = date.today().year - 1
+    y = today_local().year - 1
     return f"{y}-01-01", f"{y}-12-31"
 
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from helpers import run_cli
+from veilig.dates import today_local
 from veilig.indicators import computed as comp
 from veilig.indicators.policedata import read_police_csv
 from veilig.indicators.projection import project_total, running_year
@@ -441,7 +442,7 @@ def test_dashboard_answers_every_role_with_the_register(client):
 
 def test_burn_down_says_clearly_when_the_budget_lasts_beyond_the_pilot(client):
     c, h, _ = client
-    opens, closes = date.today() - timedelta(days=30), date.today() + timedelta(days=60)
+    opens, closes = today_local() - timedelta(days=30), today_local() + timedelta(days=60)
     r = c.post("/api/v1/subsidy/pilots", headers=h["admin"], json={
         "name": "Hang- en sluitwerk 2026", "budget_cents": 10_000_000, "opens_on": opens.isoformat(),
         "closes_on": closes.isoformat()})

@@ -7,7 +7,7 @@ their zones are unions of 100 m grid squares, checked vertex by vertex after rep
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pyproj

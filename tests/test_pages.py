@@ -4,6 +4,7 @@ for API clients, user administration and the desk's searches (SQLite and Postgre
 
 from __future__ import annotations
 
+from veilig.dates import today_local
 from datetime import date, timedelta
 
 import geopandas as gpd
@@ -32,7 +33,7 @@ from veilig.storage.ledger_queries import ApplicationFilter, search_applications
 from veilig.web import desk as view
 from veilig.web import planner as plan_view
 
-TODAY = date.today()
+TODAY = today_local()
 
 
 # --------------------------------------------------------------------------- dates

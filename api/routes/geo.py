@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import (
@@ -14,7 +16,7 @@ from fastapi import (
 )
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from veilig.geo.categories import GROUPS, label_table
+from veilig.geo.categories import GROUPS
 from veilig.geo.hotspots import HotspotParams
 from veilig.geo.privacy import DISCLOSURE_NOTE_NL
 from veilig.storage import Database

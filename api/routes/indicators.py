@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
+from veilig.dates import today_local
 from veilig.storage import Database
 from veilig.storage import indicators_repo as repo
 from veilig.storage.auth import Principal
@@ -114,7 +114,7 @@ def dashboard(request: Request, user: Principal = Depends(current_user), db: Dat
 
     from .. import dashboardview
 
-    today = date.today()
+    today = today_local()
     settings = request.app.state.settings
     ctx = dashboardview.build(db, user.role, today, settings.small_count_threshold)
     burn = dashboardview.burn_down(db, today) if user.role in ("subsidy", "admin") else None

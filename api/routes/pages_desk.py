@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from veilig.dates import DateInputError, parse_date
+from veilig.dates import DateInputError, parse_date, today_local
 from veilig.errors import NotFoundError, VeiligError
 from veilig.ledger.schemas import ApplicationIn
 from veilig.ledger.status import Status, label
@@ -35,10 +35,7 @@ AppId = Annotated[int, Path(ge=1, le=2**53)]
 
 
 def _today() -> date:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    return today_local()
 
 
 def _pilot_and_budget(db: Database, pilot_id: int | None = None):

@@ -8,12 +8,13 @@ with small counts hidden for non-analysts.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from veilig.dates import today_local
 from veilig.errors import VeiligError
 from veilig.geo import calendar_nl as cal
 from veilig.geo.rhythm import THEME_LABELS_NL
@@ -48,7 +49,7 @@ def _choices(request: Request, db: Database) -> tuple[dict, dict[str, str]]:
             week = ""
     if not week:
         span = incident_span(db)
-        week = cal.iso_week_of((span[1] if span else date.today()) + timedelta(days=1))
+        week = cal.iso_week_of((span[1] if span else today_local()) + timedelta(days=1))
     day_text = (q.get("dag") or "").strip()
     weekday = int(day_text) if day_text in {str(i) for i in range(7)} else None
     shift = (q.get("dienst") or "").strip()

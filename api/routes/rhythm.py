@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from veilig.dates import today_local
 from veilig.geo.privacy import (
     DISCLOSURE_NOTE_NL,
     coarsen_shapes,
@@ -155,7 +156,7 @@ def rhythm_map_inputs(db: Database, role: str, settings, theme: str, week: str |
     if role != ANALYST:
         incidents = with_record_keys(incidents, disclosure_secret(settings))
     if week is None:
-        last = span[1] if span else date.today()
+        last = span[1] if span else today_local()
         week = cal.iso_week_of(last + timedelta(days=1))
     plan = plan_for(db, theme, week, None, None, pairs, incidents=incidents)
     if role != ANALYST:
