@@ -42,7 +42,12 @@ LEAFLET_JS = "vendor/leaflet/leaflet.js"
 LEAFLET_CSS = "vendor/leaflet/leaflet.css"
 
 PDOK_VARIANTS: tuple[str, ...] = ("standaard", "grijs", "pastel", "water")
-TILE_ATTRIBUTION = "Kaartgegevens &copy; Kadaster"
+#: The tile layers name the background only: Kadaster, whose BRT it is, is credited once, in
+#: :data:`MAP_ATTRIBUTION`, which the map always shows (whatever background is chosen).
+TILE_ATTRIBUTION = "Achtergrond: BRT-Achtergrondkaart (PDOK)"
+#: The one fixed credit on every map (text; "©" becomes "&copy;" in the page): Kadaster (the BRT
+#: background) and Kadaster/CBS (the boundaries).
+MAP_ATTRIBUTION = f"Kaartgegevens © {BOUNDARY_ATTRIBUTION}"
 #: Zoetermeer's extent in WGS84 ((south, west), (north, east)), for maps without any geometry.
 ZOETERMEER_BOUNDS: tuple[tuple[float, float], tuple[float, float]] = ((52.0316, 4.4154), (52.0901, 4.5572))
 #: Coordinates go to the browser as integers of 1e-5 degree (about 1 m): plenty for a city map.
@@ -569,7 +574,7 @@ def make_map(
                 control=True,
             ).add_to(m)
         _EmptyBase("Geen achtergrond").add_to(m)
-    m.add_child(_Attribution(escape_html(BOUNDARY_ATTRIBUTION)))
+    m.add_child(_Attribution(escape_html(MAP_ATTRIBUTION).replace("©", "&copy;")))
     m.add_child(_MetricScale())
     m.fit_bounds([[s, w], [n, e]], padding=(12, 12))
     m._veilig_tiles = tiles
@@ -838,8 +843,10 @@ def classify(values: Sequence, k: int = 5, *, integer: bool = True, decimals: in
              palette: Sequence[str] = SEQUENTIAL, fmt=None) -> Classes:
     """Quantile classes (at most ``k``, fewer when the values are few or tied), Dutch labels.
 
-    A class's label is the range of the values in it. ``fmt`` formats a bound (default: Dutch
-    integer or decimal). Missing values get class -1.
+    A class's label is the range of the values in it. Zero gets a class of its own when there
+    are zeros and positive values (it then counts as one of the ``k``), so no class spans the
+    hidden counts 1-4. ``fmt`` formats a bound (default: Dutch integer or decimal). Missing
+    values get class -1.
     """
     vals = np.array([np.nan if is_missing(v) else float(v) for v in values], dtype="float64")
     ok = np.isfinite(vals)
@@ -849,11 +856,19 @@ def classify(values: Sequence, k: int = 5, *, integer: bool = True, decimals: in
     if fmt is None:
         fmt = format_int if integer else (lambda v: format_decimal(v, decimals))
     finite = vals[ok]
-    uppers = np.quantile(finite, np.linspace(0, 1, k + 1)[1:])
+    # Zero is a class of its own when it sits beside positive values: a quantile class "0 – 5"
+    # would claim to hold the hidden counts 1-4 (and "none" reads differently from "few").
+    zero = finite == 0
+    zero_class = bool(zero.any() and (finite > 0).any() and (finite >= 0).all())
+    rest = finite[~zero] if zero_class else finite
+    k_rest = max(k - 1, 1) if zero_class else k
+    uppers = np.quantile(rest, np.linspace(0, 1, k_rest + 1)[1:])
     uppers = np.ceil(uppers) if integer else np.round(uppers, decimals)
     uppers = np.unique(uppers)
-    uppers[-1] = max(uppers[-1], finite.max())
+    uppers[-1] = max(uppers[-1], rest.max())
     raw = np.searchsorted(uppers, finite, side="left")
+    if zero_class:
+        raw = np.where(zero, 0, raw + 1)
     used, index[ok] = np.unique(raw, return_inverse=True)  # drop classes nothing falls in
     n = len(used)
     # Spread the colours over the palette, so two classes are light and dark, not two light ones.
