@@ -330,6 +330,15 @@ def centre_of(geom) -> tuple[float, float] | None:
 _RUNTIME_JS = r"""
 var veiligMaps = (function () {
   "use strict";
+  // One canvas for every vector layer of the page (a page holds one map). A canvas per layer
+  // would stack full-size canvases, and the top one swallows every mouse event: the buurten
+  // underneath would never show their tooltips. On one canvas the topmost feature under the
+  // pointer gets the event, whatever layer it belongs to.
+  var shared = null;
+  function sharedRenderer() {
+    if (!shared) { shared = L.canvas({padding: 0.5}); }
+    return shared;
+  }
   function ring(a, o, q) {
     var out = new Array(a.length / 2), la = o[0], lo = o[1];
     for (var i = 0; i < a.length; i += 2) { la += a[i]; lo += a[i + 1]; out[i / 2] = [la / q, lo / q]; }
@@ -344,7 +353,7 @@ var veiligMaps = (function () {
     });
   }
   function polygons(d) {
-    var renderer = L.canvas({padding: 0.5}), g = L.featureGroup();
+    var renderer = sharedRenderer(), g = L.featureGroup();
     for (var i = 0; i < d.f.length; i++) {
       var f = d.f[i], parts = [];
       for (var p = 0; p < f[0].length; p++) {
@@ -376,7 +385,7 @@ var veiligMaps = (function () {
       " " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
   }
   function points(d) {
-    var renderer = L.canvas({padding: 0.5}), g = L.featureGroup(), t = d.t0, styles = [];
+    var renderer = sharedRenderer(), g = L.featureGroup(), t = d.t0, styles = [];
     for (var c = 0; c < d.cat.length; c++) {
       styles.push({renderer: renderer, radius: d.r, color: "#222222", fillColor: d.col[c],
                    weight: 0.6, opacity: 0.9, fillOpacity: 0.85});
@@ -393,7 +402,7 @@ var veiligMaps = (function () {
     return g;
   }
   function symbols(d) {
-    var renderer = L.canvas({padding: 0.5}), g = L.featureGroup();
+    var renderer = sharedRenderer(), g = L.featureGroup();
     for (var i = 0; i < d.f.length; i++) {
       var f = d.f[i];
       var m = L.circleMarker([f[0] / d.q, f[1] / d.q], L.extend({renderer: renderer, radius: f[2]}, d.s));
@@ -405,7 +414,53 @@ var veiligMaps = (function () {
     }
     return g;
   }
-  return {polygons: polygons, points: points, symbols: symbols, fill: fill};
+  // Fit the map's extent into the part of the map the panels (title, legend, budget, ...) and
+  // the controls leave free: each of them is kept out by cutting the map from one side (left,
+  // top, right or bottom); of all the ways to choose those sides the one with the largest zoom,
+  // then the most room to spare, wins. Runs once, after every panel and control is in place.
+  // On a screen too small for that (more than one zoom level lost) the plain fit stays.
+  var PANELS = ".veilig-panel, .veilig-controls, .leaflet-control-layers, .leaflet-control-zoom";
+  function fitFree(map, b, margin) {
+    var bounds = L.latLngBounds(b), size = map.getSize(), box = map.getContainer().getBoundingClientRect();
+    var base = map.getBoundsZoom(bounds, false, L.point(2 * margin, 2 * margin));
+    // The first view may sit between zoom levels (in quarters), so that making room costs a
+    // little size, not half of it; zooming in or out snaps back to whole levels.
+    var snap = map.options.zoomSnap;
+    map.options.zoomSnap = 0.25;
+    var rects = [], els = document.querySelectorAll(PANELS);
+    for (var e = 0; e < els.length; e++) {
+      var r = els[e].getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) {
+        rects.push({l: r.left - box.left - margin, t: r.top - box.top - margin,
+                    r: r.right - box.left + margin, b: r.bottom - box.top + margin, a: r.width * r.height});
+      }
+    }
+    rects.sort(function (p, q) { return q.a - p.a; });
+    rects = rects.slice(0, 7);  // 4^7 choices at most
+    var best = null, n = rects.length;
+    for (var c = 0; c < Math.pow(4, n); c++) {
+      var pad = [margin, margin, margin, margin], k = c;  // left, top, right, bottom
+      for (var i = 0; i < n; i++, k = Math.floor(k / 4)) {
+        var q = rects[i], side = k % 4;
+        if (side === 0) { pad[0] = Math.max(pad[0], q.r); }
+        else if (side === 1) { pad[1] = Math.max(pad[1], q.b); }
+        else if (side === 2) { pad[2] = Math.max(pad[2], size.x - q.l); }
+        else { pad[3] = Math.max(pad[3], size.y - q.t); }
+      }
+      var w = size.x - pad[0] - pad[2], h = size.y - pad[1] - pad[3];
+      if (w <= 0 || h <= 0) { continue; }
+      var z = map.getBoundsZoom(bounds, false, L.point(pad[0] + pad[2], pad[1] + pad[3]));
+      var span = map.project(bounds.getSouthEast(), z).subtract(map.project(bounds.getNorthWest(), z));
+      var room = Math.min(w - span.x, h - span.y);
+      if (!best || z > best.z || (z === best.z && room > best.room)) { best = {z: z, pad: pad, room: room}; }
+    }
+    if (best && best.room >= 0 && best.z >= base - 1) {
+      map.fitBounds(bounds, {paddingTopLeft: [best.pad[0], best.pad[1]],
+                             paddingBottomRight: [best.pad[2], best.pad[3]], animate: false});
+    }
+    map.options.zoomSnap = snap;
+  }
+  return {polygons: polygons, points: points, symbols: symbols, fill: fill, fitFree: fitFree};
 })();
 """
 
@@ -509,6 +564,24 @@ class _MetricScale(MacroElement):
         self._name = "MetricScale"
 
 
+class _FitFree(MacroElement):
+    """Refit the map into the room the panels leave (``veiligMaps.fitFree``); added last."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            veiligMaps.fitFree({{ this._parent.get_name() }}, {{ this.bounds }}, {{ this.margin }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: Sequence[Sequence[float]], margin: int = 12):
+        super().__init__()
+        self._name = "FitFree"
+        self.bounds = json_for_script([[float(v) for v in corner] for corner in bounds])
+        self.margin = int(margin)
+
+
 class _EmptyBase(Layer):
     """A base layer without tiles, so the background can be switched off in the layer control."""
 
@@ -578,6 +651,7 @@ def make_map(
     m.add_child(_MetricScale())
     m.fit_bounds([[s, w], [n, e]], padding=(12, 12))
     m._veilig_tiles = tiles
+    m._veilig_bounds = ((s, w), (n, e))
     return m
 
 
@@ -733,7 +807,13 @@ def bounds_of(*layers: gpd.GeoDataFrame) -> tuple[tuple[float, float], tuple[flo
 
 
 def render_page(m: folium.Map) -> str:
-    """Render to one HTML document; refuse any third-party origin; add lang and the CSP."""
+    """Render to one HTML document; refuse any third-party origin; add lang and the CSP.
+
+    The map is fitted last into the room its panels leave (they are all in place by then).
+    """
+    bounds = getattr(m, "_veilig_bounds", None)
+    if bounds is not None:
+        m.add_child(_FitFree(bounds), name="veilig_fit_free")
     _stable_ids(m.get_root())
     html_text = m.get_root().render()
     tiles: TileOptions | None = getattr(m, "_veilig_tiles", None)

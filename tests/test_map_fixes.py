@@ -1,7 +1,7 @@
 """Map defects found while trying the pages (issue 10, point 6): one test per defect.
 
-Pure tests on the builders' HTML; the tooltip and legend-placement defects are in
-tests/test_browser_map_fixes.py (they need a real browser).
+Pure tests on the builders' HTML; the tooltip and legend-placement defects, and the attribution
+as a user sees it, are in tests/test_browser_map_fixes.py (they need a real browser).
 """
 
 from __future__ import annotations
@@ -54,10 +54,13 @@ def test_subsidy_map_before_any_pilot_says_no_pilot_not_hidden():
 def test_attribution_names_kadaster_once():
     buurten, budget = subsidy_inputs(np.random.default_rng(5))
     html = build_subsidy_map(buurten, budget, tiles=TileOptions())
-    attributions = re.findall(r'"attribution": "([^"]*)"', html)
-    attributions += re.findall(r"attributionControl\.addAttribution\(\"([^\"]*)\"\)", html)
-    assert attributions, "no attribution found"
-    assert sum(a.count("Kadaster") for a in attributions) == 1, attributions
+    backgrounds = re.findall(r'"attribution": "([^"]*)"', html)  # one per tile variant
+    fixed = re.findall(r"attributionControl\.addAttribution\(\"([^\"]*)\"\)", html)
+    assert len(backgrounds) == len(TileOptions().variants()) and len(fixed) == 1, (backgrounds, fixed)
+    # What a user sees: the chosen background's credit (or none, "Geen achtergrond") beside the
+    # map's own; Kadaster once in every case. (tests/test_browser_map_fixes.py reads the screen.)
+    for shown in [*backgrounds, ""]:
+        assert shown.count("Kadaster") + fixed[0].count("Kadaster") == 1, (shown, fixed)
     # Without tiles the boundaries still credit Kadaster and CBS.
     plain = build_subsidy_map(buurten, budget, tiles=None)
     plain_attr = re.findall(r"attributionControl\.addAttribution\(\"([^\"]*)\"\)", plain)
