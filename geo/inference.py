@@ -13,7 +13,11 @@ other textbook rule, is also valid but spends half the level on a tail that cann
 volumes: with ~7 incidents expected in a window, no count below the mean is as unlikely as a hot
 count with ``P(X >= x) = 1e-5`` (even ``P(X = 0)`` is ~1e-3), so the exact two-sided p of a hot
 window is its upper tail, half the doubled value. Both have ``P(p <= alpha) <= alpha`` under the
-null; the exact one is never larger, so it is the more powerful valid choice.
+null (``tests/test_calibration.py`` enumerates every count). For a count above the mode of a
+window with share <= 1/2 (every window of a city grid) the exact p is never the larger; below the
+mode it can be somewhat larger (a low count is compared with the long upper tail), so coldspots
+pay a little of what hotspots gain. Hotspots are what the product acts on, and the exact test is
+the standard one, not a rule picked for this data.
 
 This module is the one place the tail is computed; the Gi* grid, the buurt table, the emerging hot
 spot analysis and the shift plan all use it. The interface below is stable: other analyses call it.
@@ -48,7 +52,7 @@ def window_tail_pvalues(
     p_hot, p_cold, p_two : arrays of float
         ``P(X >= observed)``, ``P(X <= observed)`` and the exact two-sided p: ``P(f(X) <= f(observed))``
         with ``f`` the binomial probability mass (equal to ``scipy.stats.binomtest(...).pvalue``;
-        at most ``min(1, 2 * min(p_hot, p_cold))``). All three are valid and, the counts being
+        at most ``min(1, 2 * p_hot)`` above the mode when ``share <= 1/2``). All three are valid and, the counts being
         discrete, conservative: under the null ``P(p <= alpha) <= alpha`` for every alpha.
 
     Notes
