@@ -167,21 +167,20 @@ def disk_halfwidths(cell: float, band: float) -> np.ndarray:
 
 
 def disk_sum(values: np.ndarray, halfwidths: np.ndarray) -> np.ndarray:
-    """Sum of ``values`` (rows = y in the last two axes) over the disk given by :func:`disk_halfwidths`,
-    zeros outside the array; leading axes (a batch of grids) are summed independently.
+    """Sum of ``values`` (2-D, rows = y) over the disk given by :func:`disk_halfwidths`, zeros outside the array.
 
     Row-wise prefix sums: O(rows * cols * (2R + 1)) time, O(rows * cols) memory; exact for integer input.
     """
-    *lead, ny, nx = values.shape
+    ny, nx = values.shape
     R = (halfwidths.size - 1) // 2
     pad = int(max(R, int(halfwidths.max(initial=0))))
-    padded = np.zeros((*lead, ny + 2 * pad, nx + 2 * pad + 1), dtype=values.dtype)
-    padded[..., pad:pad + ny, pad + 1:pad + 1 + nx] = values
-    cs = np.cumsum(padded, axis=-1)  # cs[..., j] = sum of the original columns before padded column j
-    out = np.zeros((*lead, ny, nx), dtype=values.dtype)
+    padded = np.zeros((ny + 2 * pad, nx + 2 * pad + 1), dtype=values.dtype)
+    padded[pad:pad + ny, pad + 1:pad + 1 + nx] = values
+    cs = np.cumsum(padded, axis=1)  # cs[:, j] = sum of the original columns before padded column j
+    out = np.zeros((ny, nx), dtype=values.dtype)
     for k, h in enumerate(halfwidths):
-        rows = cs[..., pad + k - R: pad + k - R + ny, :]
-        out += rows[..., pad + h + 1: pad + h + 1 + nx] - rows[..., pad - h: pad - h + nx]
+        rows = cs[pad + k - R: pad + k - R + ny]
+        out += rows[:, pad + h + 1: pad + h + 1 + nx] - rows[:, pad - h: pad - h + nx]
     return out
 
 
