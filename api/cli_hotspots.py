@@ -112,7 +112,7 @@ def hotspots(
     ng, nb = result.null_grid, result.null_buurt
     out.print(f"nulhypothese: raster {describe(ng.get('null_model', ''), ng.get('area_mix', 0.0))} "
               f"('{ng.get('null_model', '')}'); buurten {describe(nb.get('null_model', ''), nb.get('area_mix', 0.0))} "
-              f"('{nb.get('null_model', '')}'); exacte binomiale staart per venster, geen simulaties")
+              f"('{nb.get('null_model', '')}'); exacte binomiale toets per venster, geen simulaties")
     if result.scale is not None:
         out.print(f"schaal: cel {result.scale.cell:g} m, {result.scale.reason_nl}")
 
