@@ -27,29 +27,29 @@ def _fmt(value, fmt: str, empty: str = "-") -> str:
 
 
 def hotspots(
-    category: Annotated[str, typer.Option(help="burglary, drugs or one category (e.g. woninginbraak)")],
-    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="first day (default: first incident)")] = None,
-    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="last day, inclusive (default: last incident)")] = None,
-    raw: Annotated[bool, typer.Option("--raw", help="plain DBSCAN/HDBSCAN clusters (ruwe clustering, no "
-                                                    "significance) instead of significant clusters")] = False,
-    method: Annotated[str, typer.Option(help="with --raw: dbscan or hdbscan")] = "dbscan",
-    eps: Annotated[float, typer.Option(help="with --raw: DBSCAN radius in metres")] = 150.0,
-    min_samples: Annotated[int, typer.Option(help="with --raw: minimum incidents within eps of a core incident")] = 5,
-    cell: Annotated[Optional[float], typer.Option(help="Gi* grid cell size in metres (default 50)")] = None,
+    category: Annotated[str, typer.Option(help="burglary, drugs of één categorie (bijv. woninginbraak)")],
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="eerste dag (standaard: eerste incident)")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="laatste dag, inclusief (standaard: laatste incident)")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="ruwe DBSCAN/HDBSCAN-clusters (ruwe clustering, geen "
+                                                    "significantietoets) in plaats van significante clusters")] = False,
+    method: Annotated[str, typer.Option(help="met --raw: dbscan of hdbscan")] = "dbscan",
+    eps: Annotated[float, typer.Option(help="met --raw: DBSCAN-straal in meter")] = 150.0,
+    min_samples: Annotated[int, typer.Option(help="met --raw: minimum aantal incidenten binnen eps van een kernincident")] = 5,
+    cell: Annotated[Optional[float], typer.Option(help="celgrootte van het Gi*-raster in meter (standaard 50)")] = None,
     band: Annotated[Optional[float], typer.Option(
-        help="Gi* distance band in metres (default: chosen from the number of incidents)")] = None,
+        help="Gi*-afstandsband in meter (standaard: gekozen naar het aantal incidenten)")] = None,
     out_file: Annotated[Optional[Path], typer.Option(
-        "--out", help="FILE.geojson (WGS84) or FILE.gpkg (RD New)")] = None,
+        "--out", help="BESTAND.geojson (WGS84) of BESTAND.gpkg (RD New, opgemaakt voor QGIS)")] = None,
     compare: Annotated[Optional[int], typer.Option(
-        help="mark significant cells/clusters as new or persistent against this year (e.g. 2025)")] = None,
+        help="markeer significante cellen/clusters als nieuw of blijvend ten opzichte van dit jaar (bijv. 2025)")] = None,
     previous: Annotated[Optional[tuple[datetime, datetime]], typer.Option(
-        formats=["%Y-%m-%d"], help="the same against START END (instead of --compare)")] = None,
+        formats=["%Y-%m-%d"], help="hetzelfde ten opzichte van START EIND (in plaats van --compare)")] = None,
     with_incidents: Annotated[bool, typer.Option(
-        "--with-incidents", help="add the incident points as a layer to the GeoPackage (analysts; audited)")] = False,
-    wide: Annotated[bool, typer.Option("--wide", help="all columns, however wide the terminal")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as GeoJSON (as --out FILE.geojson)")] = False,
+        "--with-incidents", help="voeg de incidentpunten als laag toe aan de GeoPackage (analisten; geaudit)")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="alle kolommen, hoe smal de terminal ook is")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="het resultaat als GeoJSON (zoals --out BESTAND.geojson)")] = False,
 ) -> None:
-    """Hotspots of a category in a period: clusters, Gi* grid cells and the per-buurt table."""
+    """Hotspots van een categorie in een periode: clusters, Gi*-rastercellen en de tabel per buurt."""
     from veilig.errors import VeiligError
     from veilig.geo.categories import LABELS_NL, resolve_categories
     from veilig.geo.hotspots import HotspotParams
@@ -65,7 +65,7 @@ def hotspots(
     start_d = parse_date(start, "--start")
     end_d = parse_date(end, "--end")
     if start_d and end_d and end_d < start_d:
-        raise VeiligError(f"--end {end_d} lies before --start {start_d}")
+        raise VeiligError(f"--end {end_d} ligt voor --start {start_d}")
     if out_file is not None and out_file.suffix.lower() not in (".geojson", ".json", ".gpkg"):
         raise VeiligError(f"--out: '{out_file.name}' moet eindigen op .geojson of .gpkg")
     if with_incidents and (out_file is None or out_file.suffix.lower() != ".gpkg"):
