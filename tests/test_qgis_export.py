@@ -320,3 +320,22 @@ def test_the_cli_writes_the_incident_layer_only_when_asked_and_audits_it(tmp_pat
     refused = run_cli("hotspots", "--category", "drugs", "--with-incidents", "--out", str(tmp_path / "a.geojson"),
                       env=env)
     assert refused.returncode != 0 and "GeoPackage" in refused.stderr + refused.stdout
+
+
+def test_a_non_analyst_geopackage_holds_no_incidents_and_no_hidden_count(result, tmp_path):
+    from veilig.geo.privacy import public_hotspots
+
+    public = public_hotspots(result, 5, b"test-secret-of-32-bytes-for-qgis")
+    path = write_hotspot_file(public, tmp_path / "planner.gpkg", hidden_label="<5")
+    assert "incidenten" not in {name for name, _ in pyogrio.list_layers(path)}
+    hidden_before = 0
+    for layer in ("buurten", "grid", "clusters"):
+        counts = [n for (n,) in _sql(path, f'SELECT n_incidents FROM "{layer}"')]
+        assert not [n for n in counts if n is not None and 0 < n < 5], layer  # 1..4 never in the file
+        hidden_before += sum(n is None for n in counts)
+    assert hidden_before > 0  # the file does hide counts (and draws them as the map does):
+    qml = dict(_sql(path, "SELECT f_table_name, styleQML FROM layer_styles"))["buurten"]
+    rules = {r.get("filter"): r.get("label") for r in ET.fromstring(qml.split("\n", 1)[1]).iter("rule")}
+    assert rules['"n_incidents" IS NULL'] == "<5"
+    raw = [n for (n,) in _sql(write_hotspot_file(result, tmp_path / "analyst.gpkg"), 'SELECT n_incidents FROM buurten')]
+    assert [n for n in raw if n is not None and 0 < n < 5]  # the analyst's file has them: the check can fail
