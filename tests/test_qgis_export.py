@@ -341,3 +341,13 @@ def test_a_non_analyst_geopackage_holds_no_incidents_and_no_hidden_count(result,
     assert rules['"n_incidents" IS NULL'] == "<5"
     raw = [n for (n,) in _sql(write_hotspot_file(result, tmp_path / "analyst.gpkg"), 'SELECT n_incidents FROM buurten')]
     assert [n for n in raw if n is not None and 0 < n < 5]  # the analyst's file has them: the check can fail
+
+
+def test_emerging_and_zone_geopackages_are_byte_for_byte_reproducible(emerging_gpkg, zones, tmp_path):
+    from veilig.api.exports import write_zones_file
+
+    a = write_zones_file(zones, tmp_path / "a.gpkg", metadata=ZONE_META).read_bytes()
+    b = write_zones_file(zones, tmp_path / "b.gpkg", metadata=ZONE_META).read_bytes()
+    assert a == b
+    stamp = _sql(emerging_gpkg, "SELECT last_change FROM gpkg_contents WHERE table_name = 'locations'")[0][0]
+    assert stamp.startswith("2025-12-31")  # the period's end, not the clock: the same result, the same bytes
