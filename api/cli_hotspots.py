@@ -14,7 +14,7 @@ from .tables import console
 
 out = console()
 
-_CLASS_NL = {3: "hot 99%", 2: "hot 95%", 1: "hot 90%", 0: "", -1: "koud 90%", -2: "koud 95%", -3: "koud 99%"}
+_CLASS_NL = {3: "heet 99%", 2: "heet 95%", 1: "heet 90%", 0: "", -1: "koud 90%", -2: "koud 95%", -3: "koud 99%"}
 
 
 def _fmt(value, fmt: str, empty: str = "-") -> str:
@@ -24,6 +24,16 @@ def _fmt(value, fmt: str, empty: str = "-") -> str:
     except TypeError:
         return empty
     return format(value, fmt)
+
+
+def _p(value) -> str:
+    """A p-value in Dutch notation: three decimals, ``<0,001`` below that, ``-`` when missing."""
+    try:
+        if value is None or value != value:
+            return "-"
+    except TypeError:
+        return "-"
+    return "<0,001" if float(value) < 0.001 else format(float(value), ".3f").replace(".", ",")
 
 
 def hotspots(
@@ -98,6 +108,8 @@ def hotspots(
 
     from veilig.geo.exposure import describe
 
+    from .tables import Col, nl_dec, nl_int, print_table
+
     label = LABELS_NL.get(result.category, result.category)
     period = f"{result.start} t/m {result.end}" if result.start else "geen periode"
     rp = result.params
@@ -106,8 +118,8 @@ def hotspots(
             + f", min. {rp.min_samples}; geen significantietoets"
     else:
         how = "groepen Gi*-cellen die na FDR op 95 % heet zijn"
-    out.print(f"[bold]{label}[/bold], {period}: {result.n_incidents} incidenten, "
-              f"{len(result.clusters)} clusters ({how})"
+    out.print(f"[bold]{label}[/bold], {period}: {nl_int(result.n_incidents)} incidenten, "
+              f"{nl_int(len(result.clusters))} clusters ({how})"
               + (" [yellow](synthetische demodata)[/yellow]" if result.synthetic else ""))
     ng, nb = result.null_grid, result.null_buurt
     out.print(f"nulhypothese: raster {describe(ng.get('null_model', ''), ng.get('area_mix', 0.0))} "
@@ -116,15 +128,13 @@ def hotspots(
     if result.scale is not None:
         out.print(f"schaal: cel {result.scale.cell:g} m, {result.scale.reason_nl}")
 
-    from .tables import Col, nl_dec, nl_int, print_table
-
     if len(result.clusters):
         names = dict(zip(result.buurten["statcode"], result.buurten["statnaam"]))
         cols = [Col("cluster", "right"), Col("incidenten", "right"), Col("verwacht", "right", 2),
                 Col("ratio", "right"), Col("p (FDR)", "right", 2), Col("opp. ha", "right", 3),
                 Col("eerste", priority=4), Col("laatste", priority=4), Col("buurten")]
         rows = [(r.cluster_id, nl_int(r.n_incidents), nl_dec(r.expected, 1), nl_dec(r.ratio, 1),
-                 _fmt(r.p_value, ".2g"), nl_dec(r.area_m2 / 1e4, 1), r.first_date or "-", r.last_date or "-",
+                 _p(r.p_value), nl_dec(r.area_m2 / 1e4, 1), r.first_date or "-", r.last_date or "-",
                  ", ".join(names.get(b, b) for b in r.buurten[:3]))
                 for r in result.clusters.head(10).itertuples()]
         print_table(cols, rows, title="Clusters (grootste eerst)", wide=wide, out=out)
@@ -152,9 +162,9 @@ def hotspots(
         out.print("Geen incidenten van deze categorie in deze periode: kies een andere periode.")
 
     classes = result.grid["gi_class"].value_counts()
-    hot = ", ".join(f"{int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (3, 2, 1))
-    cold = ", ".join(f"{int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (-3, -2, -1))
-    out.print(f"Gi*-raster {rp.cell:g} m (band {rp.band:g} m, FDR): {len(result.grid)} cellen; "
+    hot = ", ".join(f"{nl_int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (3, 2, 1))
+    cold = ", ".join(f"{nl_int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (-3, -2, -1))
+    out.print(f"Gi*-raster {rp.cell:g} m (band {rp.band:g} m, FDR): {nl_int(len(result.grid))} cellen; "
               f"hotspots: {hot}; coldspots: {cold}")
     for msg in result.messages:
         out.print(f"[yellow]let op:[/yellow] {msg}")
