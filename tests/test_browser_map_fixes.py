@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import shapely
 
-from test_browser import CHROMIUM, _skip_reason  # the one way Chromium is found here
 from test_maps import hotspot_inputs, rhythm_inputs, subsidy_inputs
 
 from veilig.maps.base import TileOptions, to_wgs84
@@ -115,60 +113,48 @@ def _pages() -> dict[str, tuple[str, object]]:
 
 
 @pytest.fixture(scope="module")
-def measured():
-    reason = _skip_reason()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
+def measured(browser):
     pages = _pages()
     results: dict[str, dict] = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        context = browser.new_context(viewport=VIEWPORT)
-        errors: list[str] = []
+    context = browser.new_context(viewport=VIEWPORT)
+    errors: list[str] = []
 
-        def serve(route, request):
-            path = request.url[len(ORIGIN):].split("?")[0]
-            if path.startswith("/static/"):
-                f = STATIC / path[len("/static/"):]
-                route.fulfill(body=f.read_bytes(), content_type=TYPES.get(f.suffix, "application/octet-stream"))
-            else:
-                route.fulfill(body=pages[path.strip("/")][0], content_type="text/html; charset=utf-8")
+    def serve(route, request):
+        path = request.url[len(ORIGIN):].split("?")[0]
+        if path.startswith("/static/"):
+            f = STATIC / path[len("/static/"):]
+            route.fulfill(body=f.read_bytes(), content_type=TYPES.get(f.suffix, "application/octet-stream"))
+        else:
+            route.fulfill(body=pages[path.strip("/")][0], content_type="text/html; charset=utf-8")
 
-        context.route(f"{ORIGIN}/**", serve)
-        context.route("https://service.pdok.nl/**", lambda route, _: route.fulfill(body=TILE_PNG,
-                                                                                    content_type="image/png"))
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        for name, (html, buurten) in pages.items():
-            page.goto(f"{ORIGIN}/{name}")
-            page.wait_for_load_state("load")
-            candidates = _interior_points(to_wgs84(buurten, "buurten")) if buurten is not None else []
-            result = page.evaluate(MEASURE, candidates)
-            if result["hover"] is not None:
-                h = result["hover"]
-                # A real mouse: Chromium dispatches the events to whatever element is on top.
-                # One move straight there: Leaflet's canvas drops moves within 32 ms of the last.
-                page.mouse.move(h["x"], h["y"])
-                try:
-                    page.wait_for_function(f"() => ({TOOLTIP_TEXT})().includes({json.dumps(h['name'])})",
-                                           timeout=5_000)
-                except Exception:  # noqa: BLE001 - the assertion below says what was shown
-                    pass
-                result["tooltip"] = page.evaluate(TOOLTIP_TEXT)
-            result["attribution"] = page.evaluate(ATTRIBUTION_TEXT)
-            if name == "subsidy":
-                page.get_by_label("Geen achtergrond").check()
-                result["attribution_without_background"] = page.evaluate(ATTRIBUTION_TEXT)
-            results[name] = result
-        results["errors"] = errors
-        context.close()
-        browser.close()
+    context.route(f"{ORIGIN}/**", serve)
+    context.route("https://service.pdok.nl/**", lambda route, _: route.fulfill(body=TILE_PNG,
+                                                                                content_type="image/png"))
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    for name, (html, buurten) in pages.items():
+        page.goto(f"{ORIGIN}/{name}")
+        page.wait_for_load_state("load")
+        candidates = _interior_points(to_wgs84(buurten, "buurten")) if buurten is not None else []
+        result = page.evaluate(MEASURE, candidates)
+        if result["hover"] is not None:
+            h = result["hover"]
+            # A real mouse: Chromium dispatches the events to whatever element is on top.
+            # One move straight there: Leaflet's canvas drops moves within 32 ms of the last.
+            page.mouse.move(h["x"], h["y"])
+            try:
+                page.wait_for_function(f"() => ({TOOLTIP_TEXT})().includes({json.dumps(h['name'])})",
+                                       timeout=5_000)
+            except Exception:  # noqa: BLE001 - the assertion below says what was shown
+                pass
+            result["tooltip"] = page.evaluate(TOOLTIP_TEXT)
+        result["attribution"] = page.evaluate(ATTRIBUTION_TEXT)
+        if name == "subsidy":
+            page.get_by_label("Geen achtergrond").check()
+            result["attribution_without_background"] = page.evaluate(ATTRIBUTION_TEXT)
+        results[name] = result
+    results["errors"] = errors
+    context.close()
     return results
 
 
