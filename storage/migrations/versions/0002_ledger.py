@@ -8,6 +8,8 @@ Create Date: 2026-11-28
 import sqlalchemy as sa
 from alembic import op
 
+from veilig.storage.migrations.append_only import create_append_only, drop_append_only
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -138,36 +140,11 @@ def upgrade() -> None:
     )
 
     # Entries and events are never edited or deleted: the database refuses it, not just the code.
-    dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        for table in APPEND_ONLY:
-            for what in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{what.lower()} BEFORE {what} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-                )
-    elif dialect == "postgresql":
-        op.execute(
-            "CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
-        )
-        for table in APPEND_ONLY:
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()"
-            )
+    create_append_only(APPEND_ONLY, "ledger_append_only")
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        for table in APPEND_ONLY:
-            for what in ("update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{what}")
-    elif dialect == "postgresql":
-        for table in APPEND_ONLY:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        op.execute("DROP FUNCTION IF EXISTS ledger_append_only()")
+    drop_append_only(APPEND_ONLY, "ledger_append_only")
     op.drop_table("ledger_postcodes")
     op.drop_table("ledger_idempotency")
     op.drop_index("ix_ledger_events_application", "ledger_events")

@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from alembic import op
 
+from veilig.storage.migrations.append_only import create_append_only, drop_append_only
+
 revision = "0004_indicators"
 down_revision = "0003"
 branch_labels = None
@@ -80,18 +82,7 @@ def upgrade() -> None:
     _seed(indicators, values)
 
     # History is kept by the database, not just by the code: these rows are never edited or deleted.
-    dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        for table in APPEND_ONLY:
-            for what in ("UPDATE", "DELETE"):
-                op.execute(f"CREATE TRIGGER {table}_no_{what.lower()} BEFORE {what} ON {table} "
-                           f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
-    elif dialect == "postgresql":
-        op.execute("CREATE FUNCTION indicators_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                   "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$")
-        for table in APPEND_ONLY:
-            op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                       "FOR EACH ROW EXECUTE FUNCTION indicators_append_only()")
+    create_append_only(APPEND_ONLY, "indicators_append_only")
 
 
 def _seed(indicators, values) -> None:
@@ -114,15 +105,7 @@ def _seed(indicators, values) -> None:
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        for table in APPEND_ONLY:
-            for what in ("update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{what}")
-    elif dialect == "postgresql":
-        for table in APPEND_ONLY:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        op.execute("DROP FUNCTION IF EXISTS indicators_append_only()")
+    drop_append_only(APPEND_ONLY, "indicators_append_only")
     op.drop_index("ix_police_counts_key", "police_counts")
     op.drop_table("police_counts")
     op.drop_table("police_imports")
