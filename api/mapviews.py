@@ -55,6 +55,7 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
 
     check_period(start, end)
     points = None
+    period = None
     if role == ANALYST:
         result = result or hotspot_result(db, category, start, end)
         if len(result.points):
@@ -71,8 +72,7 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
     from .emerging_service import emerging_map_layers
     from .nearrepeat_service import zone_overlays
 
-    overlays = list(emerging_map_layers(db, role, settings.small_count_threshold, category, result.start,
-                                        result.end))
+    overlays = list(emerging_map_layers(db, settings, role, category, result.start, result.end, period))
     if _is_burglary(category):
         overlays += zone_overlays(db, settings, role)
     return build_hotspot_map(
