@@ -105,7 +105,7 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
         buurten = named_buurten(db).assign(grants=0, granted_cents=0, burglaries=None)
         return build_subsidy_map(buurten, None, tiles=tile_options(settings),
                                  hide_below=settings.small_count_threshold,
-                                 overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db))
+                                 overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db, settings))
     budget = ledger_repo.budget(db, pilot.id)
     rows = pd.DataFrame([r.model_dump() for r in ledger_repo.buurt_report(db, pilot.id)])
     # Burglaries during the pilot so far; before it opens, the last twelve months.
@@ -134,7 +134,7 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
     return build_subsidy_map(buurten, budget.model_dump(), tiles=tile_options(settings),
                              title=f"Subsidie hang- en sluitwerk: {pilot.name}{PERTURBED_NL}",
                              hide_below=settings.small_count_threshold,
-                             overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db))
+                             overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db, settings))
 
 
 def rhythm_map_html(db: Database, settings: Settings, role: str, theme: str, week: str | None = None,

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from .cellkey import cell_keys, perturb, perturb_one, record_keys, total_key
 from .emerging import public_emerging, public_emerging_metadata, public_emerging_period
+from .nearrepeat import knox_cell_keys, public_knox, public_outreach, public_zones
 from .periods import ALLOWED_NL, AlignedPeriod, aligned_period, classify
 from .suppress import DERIVED, SHAPE_GRID_M, STATISTIC_COLUMNS, coarsen_shapes, hide_small_counts
 from .views import (
@@ -54,8 +55,9 @@ from .views import (
 
 __all__ = [
     "ALLOWED_NL", "DERIVED", "DISCLOSURE_NOTE_NL", "SHAPE_GRID_M", "STATISTIC_COLUMNS", "AlignedPeriod",
-    "aligned_period", "cell_keys", "classify", "coarsen_shapes", "hide_small_counts", "perturb",
+    "aligned_period", "cell_keys", "classify", "coarsen_shapes", "hide_small_counts", "knox_cell_keys",
+    "perturb",
     "perturb_one", "public_areas", "public_emerging", "public_emerging_metadata", "public_emerging_period",
-    "public_hotspots", "public_plan", "public_rhythm", "record_keys",
+    "public_hotspots", "public_knox", "public_outreach", "public_zones", "public_plan", "public_rhythm", "record_keys",
     "total_key", "with_record_keys",
 ]
