@@ -33,6 +33,11 @@ admin); analysts get full figures:
 6. **No incident locations**: no points or free text; cluster outlines and every plan area of the
    rhythm map (hotspot polygons and the buurten cut by them) are snapped to a 25 m grid
    (:func:`coarsen_shapes`), so the buffer arcs around incidents do not give their locations back.
+7. **Space and time** (:mod:`.emerging`, :mod:`.nearrepeat`): emerging hot spot bins and location
+   totals, Knox pair counts (a pair's key is the sum of its two record keys), alert-zone
+   burglaries and the outreach list's grants (record key of ``grant-<id>``) are perturbed and
+   hidden by the same rules, with no margin beside a hidden cell (no city total, no Knox
+   ``expected`` or number of pairs); zones are drawn as 100 m cells, never a disc.
 
 What a non-analyst sees is labelled "afgerond/verstoord" (:data:`DISCLOSURE_NOTE_NL`).
 """
