@@ -86,8 +86,16 @@ def knox_cell_keys(x: np.ndarray, y: np.ndarray, day: np.ndarray, keys: np.ndarr
         inside = r <= rows - 2
         i, j, r = i[inside], j[inside], r[inside]
         c = bands.temporal_index(np.abs(day[i] - day[j]))
-        np.add.at(near_keys, (r, c), keys[i] + keys[j])
-        np.add.at(near_counts, (r, c), 1)
+        flat = r * cols + c
+        size = (rows - 1) * cols
+        pair = keys[i] + keys[j]  # < 2**33
+        # Exact sums by bincount: 17-bit halves summed in float64 stay below 2**53 for up to
+        # 2**36 pairs, and bincount is far faster than np.add.at.
+        lo = np.bincount(flat, weights=(pair & np.uint64(0xFFFF)).astype(np.float64), minlength=size)
+        hi = np.bincount(flat, weights=(pair >> np.uint64(16)).astype(np.float64), minlength=size)
+        sums = lo.astype(np.uint64) + (hi.astype(np.uint64) << np.uint64(16))
+        near_keys = sums.reshape(rows - 1, cols)
+        near_counts = np.bincount(flat, minlength=size).astype(np.int64).reshape(rows - 1, cols)
 
     # Per column, over all pairs: sum_i k_i * (the number of others at a day difference in the
     # column); the near columns' lags from the band rule, the last column the rest.
