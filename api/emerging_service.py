@@ -46,7 +46,7 @@ def emerging_result(db: Database, category: str, start: date | None, end: date |
     categories = resolve_categories(category)
     params = (params or EmergingParams()).validated()
     start, end = default_period(db, start, end)
-    key = (category.strip().lower(), start, end, params, data_version(db), secret)
+    key = (category.strip().lower(), start, end, params, str(db.engine.url), data_version(db), secret)
     with _lock:
         if key in _results:
             _results.move_to_end(key)

@@ -41,6 +41,8 @@ _cache: OrderedDict[tuple, object] = OrderedDict()
 
 
 def _cached(key: tuple, build):
+    # Keys carry the database's URL beside its data version: the version is a counter, so two
+    # databases in one process (tests, a second app) would otherwise share results.
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -60,7 +62,7 @@ def nearrepeat_result(db: Database, category: str = "burglary", start: date | No
     categories = resolve_categories(category)
     check_period(start, end)
     bands = (bands or KnoxBands()).validated()
-    key = ("knox", category.strip().lower(), start, end, bands, iterations, seed, data_version(db))
+    key = ("knox", category.strip().lower(), start, end, bands, iterations, seed, str(db.engine.url), data_version(db))
 
     def build():
         incidents = load_incidents(db, categories=categories, start=start, end=end)
@@ -86,7 +88,7 @@ def knox_cell_keys_for(db: Database, category: str, start: date | None, end: dat
     from veilig.geo.privacy import knox_cell_keys, with_record_keys
 
     bands = bands.validated()
-    key = ("knox_keys", category.strip().lower(), start, end, bands, secret, data_version(db))
+    key = ("knox_keys", category.strip().lower(), start, end, bands, secret, str(db.engine.url), data_version(db))
 
     def build():
         incidents = with_record_keys(load_incidents(db, categories=resolve_categories(category), start=start,
@@ -130,7 +132,7 @@ def active_zones(db: Database, on: date, window: ZoneWindow | None = None,
     ``secret`` each zone carries its ``cell_key`` (for :func:`public_zones`; never published)."""
     check_period(on, on)
     window = window or zone_window(db, on)
-    key = ("zones", on, window, data_version(db), secret)
+    key = ("zones", on, window, str(db.engine.url), data_version(db), secret)
 
     def build():
         incidents = load_incidents(db, categories=resolve_categories("burglary"),
