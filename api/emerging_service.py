@@ -25,12 +25,6 @@ _lock = threading.Lock()
 _results: OrderedDict[tuple, EmergingResult] = OrderedDict()
 _MAX_RESULTS = 8
 
-#: Columns a non-analyst never gets: z-scores, p-values and expectations (with the slice totals
-#: they give window counts, and so hidden counts, back).
-ANALYST_ONLY_LOCATION = ("trend_z",)
-ANALYST_ONLY_BIN = ("gi_z", "gi_p", "gi_p_fdr", "expected")
-
-
 def default_period(db: Database, start: date | None, end: date | None) -> tuple[date, date]:
     """The asked period, or the data's span where a bound is missing."""
     if start is None or end is None:
@@ -43,17 +37,25 @@ def default_period(db: Database, start: date | None, end: date | None) -> tuple[
 
 
 def emerging_result(db: Database, category: str, start: date | None, end: date | None,
-                    params: EmergingParams | None = None) -> EmergingResult:
-    """The emerging hot spot analysis of a category, reused while the data are unchanged."""
+                    params: EmergingParams | None = None, secret: bytes | None = None) -> EmergingResult:
+    """The emerging hot spot analysis of a category, reused while the data are unchanged.
+
+    With the disclosure ``secret`` the incidents carry record keys, so the cube carries the cell
+    keys the public view (:func:`veilig.geo.privacy.public_emerging`) perturbs with.
+    """
     categories = resolve_categories(category)
     params = (params or EmergingParams()).validated()
     start, end = default_period(db, start, end)
-    key = (category.strip().lower(), start, end, params, data_version(db))
+    key = (category.strip().lower(), start, end, params, str(db.engine.url), data_version(db), secret)
     with _lock:
         if key in _results:
             _results.move_to_end(key)
             return _results[key]
     incidents = load_incidents(db, categories=categories, start=start, end=end)
+    if secret is not None:
+        from veilig.geo.privacy import with_record_keys
+
+        incidents = with_record_keys(incidents, secret)
     result = emerging_hot_spots(incidents, category, start, end, params, buurten=named_buurten(db))
     with _lock:
         _results[key] = result
@@ -63,22 +65,18 @@ def emerging_result(db: Database, category: str, start: date | None, end: date |
 
 
 def public_tables(result: EmergingResult, threshold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The location table and the bins as a non-analyst may see them.
+    """The location table and the bins as a non-analyst may see them (the disclosure layer's
+    :func:`veilig.geo.privacy.public_emerging`)."""
+    from veilig.geo.privacy import public_emerging
 
-    Counts 1..threshold-1 are hidden by the disclosure layer (:func:`veilig.geo.privacy.hide_small_counts`)
-    in both tables; a location's total is hidden too when any of its steps is (the total minus the
-    visible steps would give the hidden one back). No z-score, p-value or expectation.
-    """
-    from veilig.geo.privacy import hide_small_counts
+    return public_emerging(result, threshold)
 
-    bins = hide_small_counts(result.bins().drop(columns=list(ANALYST_ONLY_BIN)), threshold)
-    locations = hide_small_counts(result.locations.drop(columns=list(ANALYST_ONLY_LOCATION)), threshold)
-    T = len(result.steps)
-    hidden_step = bins["suppressed"].to_numpy().reshape(-1, T).any(axis=1)
-    locations["n_incidents"] = locations["n_incidents"].astype(object)
-    locations.loc[hidden_step, "n_incidents"] = None
-    locations["suppressed"] = locations["suppressed"].to_numpy() | hidden_step
-    return locations, bins
+
+def public_emerging_result(db: Database, settings, category: str, period, params: EmergingParams) -> EmergingResult:
+    """The analysis of an aligned period with the cell keys of the disclosure layer."""
+    from .services import disclosure_secret
+
+    return emerging_result(db, category, period.start, period.end, params, secret=disclosure_secret(settings))
 
 
 def series_of(result: EmergingResult, bins: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
@@ -109,27 +107,36 @@ def whole_months(start: date, end: date, minimum: int = 6) -> tuple[date, date]:
     return first, last
 
 
-def emerging_map_layers(db: Database, role: str, threshold: int, category: str,
-                        start: date | None, end: date | None) -> list:
-    """The "Opkomende hotspots" layer for the hotspot map (monthly steps over the map's period), or none.
+def emerging_map_layers(db: Database, settings, role: str, category: str,
+                        start: date | None, end: date | None, period=None) -> list:
+    """The "Opkomende hotspots" layer for the hotspot map (monthly steps), or none.
 
-    Analysts see counts and the z line; everyone else the disclosure layer's view (counts < 5
-    hidden, no z).
+    Analysts: the map's period in whole months (at least six), with counts and the z line.
+    Everyone else: the disclosure layer's view over whole calendar years
+    (:func:`veilig.geo.privacy.public_emerging_period` of the map's aligned ``period``), counts
+    perturbed and hidden below the threshold, no z.
     """
+    from veilig.dates import today_local
+    from veilig.geo.emerging_export import location_frame
+    from veilig.geo.privacy import public_emerging_period
     from veilig.maps.emerging import emerging_layer
 
-    if start is None or end is None:
-        return []
-    first, last = whole_months(start, end)
+    threshold = settings.small_count_threshold
     params = EmergingParams(step="month")
-    result = emerging_result(db, category, first, last, params)
     if role == "analyst":
+        if start is None or end is None:
+            return []
+        first, last = whole_months(start, end)
+        result = emerging_result(db, category, first, last, params)
         table, bins = result.locations, None
     else:
+        span = incident_span(db)
+        shown = public_emerging_period(period, span[1] if span else None, today_local())
+        if shown is None:
+            return []
+        result = public_emerging_result(db, settings, category, shown, params)
         table, bins = public_tables(result, threshold)
     s = series_of(result, bins)
-    from veilig.geo.emerging_export import location_frame
-
     layer, legend = emerging_layer(location_frame(result, table), result.steps.labels, s["counts"], s["classes"],
                                    s.get("z"), hidden_label=f"<{threshold}", level=params.level)
     return [] if layer is None else [(layer, legend)]

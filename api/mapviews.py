@@ -55,6 +55,7 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
 
     check_period(start, end)
     points = None
+    period = None
     if role == ANALYST:
         result = result or hotspot_result(db, category, start, end)
         if len(result.points):
@@ -71,8 +72,7 @@ def hotspot_map_html(db: Database, settings: Settings, role: str, category: str,
     from .emerging_service import emerging_map_layers
     from .nearrepeat_service import zone_overlays
 
-    overlays = list(emerging_map_layers(db, role, settings.small_count_threshold, category, result.start,
-                                        result.end))
+    overlays = list(emerging_map_layers(db, settings, role, category, result.start, result.end, period))
     if _is_burglary(category):
         overlays += zone_overlays(db, settings, role)
     return build_hotspot_map(
@@ -105,7 +105,7 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
         buurten = named_buurten(db).assign(grants=0, granted_cents=0, burglaries=None)
         return build_subsidy_map(buurten, None, tiles=tile_options(settings),
                                  hide_below=settings.small_count_threshold,
-                                 overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db))
+                                 overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db, settings))
     budget = ledger_repo.budget(db, pilot.id)
     rows = pd.DataFrame([r.model_dump() for r in ledger_repo.buurt_report(db, pilot.id)])
     # Burglaries during the pilot so far; before it opens, the last twelve months.
@@ -134,7 +134,7 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
     return build_subsidy_map(buurten, {**budget.model_dump(), "closes_on": pilot.closes_on}, tiles=tile_options(settings),
                              title=f"Subsidie hang- en sluitwerk: {pilot.name}{PERTURBED_NL}",
                              hide_below=settings.small_count_threshold,
-                             overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db))
+                             overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db, settings))
 
 
 def rhythm_map_html(db: Database, settings: Settings, role: str, theme: str, week: str | None = None,

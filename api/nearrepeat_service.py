@@ -23,7 +23,6 @@ from veilig.geo.nearrepeat_zones import (
     ZoneWindow,
     alert_zones,
     outreach_table,
-    zone_cells,
 )
 from veilig.storage import Database
 from veilig.storage.incidents import data_version, load_incidents
@@ -42,6 +41,8 @@ _cache: OrderedDict[tuple, object] = OrderedDict()
 
 
 def _cached(key: tuple, build):
+    # Keys carry the database's URL beside its data version: the version is a counter, so two
+    # databases in one process (tests, a second app) would otherwise share results.
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -61,7 +62,7 @@ def nearrepeat_result(db: Database, category: str = "burglary", start: date | No
     categories = resolve_categories(category)
     check_period(start, end)
     bands = (bands or KnoxBands()).validated()
-    key = ("knox", category.strip().lower(), start, end, bands, iterations, seed, data_version(db))
+    key = ("knox", category.strip().lower(), start, end, bands, iterations, seed, str(db.engine.url), data_version(db))
 
     def build():
         incidents = load_incidents(db, categories=categories, start=start, end=end)
@@ -72,6 +73,33 @@ def nearrepeat_result(db: Database, category: str = "burglary", start: date | No
         return knox_test(events_from_incidents(incidents), bands, iterations, seed, max_work), synthetic
 
     return _cached(key, build)
+
+
+def knox_cell_keys_for(db: Database, category: str, start: date | None, end: date | None, bands: KnoxBands,
+                       secret: bytes, observed) -> object:
+    """The cell keys of the Knox cells (pairs of the stored incidents; :func:`veilig.geo.privacy.knox_cell_keys`).
+
+    Refuses (ValueError) when the independent pair count disagrees with the Knox test's
+    ``observed``: the keys would not be those of the published cells.
+    """
+    import numpy as np
+
+    from veilig.geo.nearrepeat import local_days
+    from veilig.geo.privacy import knox_cell_keys, with_record_keys
+
+    bands = bands.validated()
+    key = ("knox_keys", category.strip().lower(), start, end, bands, secret, str(db.engine.url), data_version(db))
+
+    def build():
+        incidents = with_record_keys(load_incidents(db, categories=resolve_categories(category), start=start,
+                                                    end=end), secret)
+        return knox_cell_keys(incidents["x"].to_numpy(dtype=np.float64), incidents["y"].to_numpy(dtype=np.float64),
+                              local_days(incidents["occurred_at"]), incidents["record_key"].to_numpy(), bands)
+
+    keys, counts = _cached(key, build)
+    if not np.array_equal(counts, observed):
+        raise ValueError("the Knox cell keys do not belong to the observed pair counts")
+    return keys
 
 
 def zone_window(db: Database, on: date, radius_m: float | None = None, days: int | None = None) -> ZoneWindow:
@@ -98,27 +126,38 @@ def window_text(window: ZoneWindow) -> str:
 
 
 def active_zones(db: Database, on: date, window: ZoneWindow | None = None,
-                 buurten: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame, ZoneWindow]:
-    """The zones active on ``on`` (discs, analyst view) and the window used."""
+                 buurten: gpd.GeoDataFrame | None = None,
+                 secret: bytes | None = None) -> tuple[gpd.GeoDataFrame, ZoneWindow]:
+    """The zones active on ``on`` (discs, analyst view) and the window used; with the disclosure
+    ``secret`` each zone carries its ``cell_key`` (for :func:`public_zones`; never published)."""
     check_period(on, on)
     window = window or zone_window(db, on)
-    key = ("zones", on, window, data_version(db))
+    key = ("zones", on, window, str(db.engine.url), data_version(db), secret)
 
     def build():
         incidents = load_incidents(db, categories=resolve_categories("burglary"),
                                    start=on - timedelta(days=window.days), end=on)
+        if secret is not None:
+            from veilig.geo.privacy import with_record_keys
+
+            incidents = with_record_keys(incidents, secret)
         return alert_zones(incidents, on, window, buurten)
 
     return _cached(key, build), window
 
 
-def public_zones(zones: gpd.GeoDataFrame, threshold: int) -> gpd.GeoDataFrame:
-    """Zones as non-analysts see them: 100 m grid cells, burglary counts below ``threshold`` hidden."""
-    from veilig.geo.privacy import hide_small_counts
+def zones_for_role(db: Database, settings, role: str, on: date) -> tuple[gpd.GeoDataFrame, ZoneWindow]:
+    """The zones of ``on`` as ``role`` may see them: discs for analysts; for everyone else the
+    disclosure layer's view (:func:`veilig.geo.privacy.public_zones`: 100 m cells, burglaries
+    perturbed and hidden below the threshold)."""
+    from veilig.geo.privacy import public_zones
 
-    cells = zone_cells(zones)
-    shown = hide_small_counts(cells, threshold)
-    return gpd.GeoDataFrame(shown, geometry="geometry", crs=zones.crs)
+    from .services import disclosure_secret
+
+    if role == "analyst":
+        return active_zones(db, on)
+    zones, window = active_zones(db, on, secret=disclosure_secret(settings))
+    return public_zones(zones, settings.small_count_threshold), window
 
 
 def zones_synthetic(db: Database, on: date, window: ZoneWindow) -> bool:
@@ -128,9 +167,11 @@ def zones_synthetic(db: Database, on: date, window: ZoneWindow) -> bool:
     return bool(len(incidents)) and bool((incidents["source"] == "demo").all())
 
 
-def outreach(db: Database, zones: gpd.GeoDataFrame) -> tuple[pd.DataFrame, str]:
+def outreach(db: Database, zones: gpd.GeoDataFrame, secret: bytes | None = None) -> tuple[pd.DataFrame, str]:
     """Per active zone the postcodes (PC6 with the CBS postcode table, PC4 otherwise) and the
-    grants reserved or paid there; and a note on where the postcodes come from."""
+    grants reserved or paid there; and a note on where the postcodes come from. With the
+    disclosure ``secret`` the rows carry the cell keys of the grant counts (record key of
+    ``grant-<id>``), for :func:`veilig.geo.privacy.public_outreach`."""
     from veilig.storage import ledger_repo
 
     by_buurt = ledger_repo.postcodes_by_buurt(db)
@@ -139,8 +180,12 @@ def outreach(db: Database, zones: gpd.GeoDataFrame) -> tuple[pd.DataFrame, str]:
     except NotFoundError:  # no pilot yet: no grants
         applications = []
     grants = pd.DataFrame([{"postcode": a.postcode, "status": a.status, "grant_cents": a.grant_cents,
-                            "buurt": a.buurt} for a in applications],
-                          columns=["postcode", "status", "grant_cents", "buurt"])
+                            "buurt": a.buurt, "id": f"grant-{a.id}"} for a in applications],
+                          columns=["postcode", "status", "grant_cents", "buurt", "id"])
+    if secret is not None:
+        from veilig.geo.privacy import with_record_keys
+
+        grants = with_record_keys(grants, secret)
     if by_buurt:
         level = "PC6"
         note = "Postcodes (PC6) uit de CBS-tabel postcode-huisnummer-buurt van de buurten die de zone raakt."
@@ -163,26 +208,39 @@ def today_local() -> date:
 
 
 def zone_overlays(db: Database, settings, role: str, on: date | None = None) -> list:
-    """The alert-zone layer for a map: discs for analysts, 100 m cells with hidden counts otherwise."""
+    """The alert-zone layer for a map: discs for analysts, the disclosure layer's cells otherwise."""
     from veilig.maps.base import hidden_label
     from veilig.maps.nearrepeat import zone_layer
 
     from .services import named_buurten
 
-    zones, _ = active_zones(db, on or today_local())
+    zones, _ = zones_for_role(db, settings, role, on or today_local())
     threshold = settings.small_count_threshold
-    if role != "analyst":
-        zones = public_zones(zones, threshold)
     buurten = named_buurten(db)
     names = dict(zip(buurten["statcode"], buurten["statnaam"], strict=True))
     layer, section = zone_layer(zones, cells=role != "analyst", hidden_text=hidden_label(threshold), names=names)
     return [] if layer is None else [(layer, section)]
 
 
-def outreach_panel(db: Database, on: date | None = None) -> list[tuple[str, str]]:
+def public_outreach_for(db: Database, settings, on: date) -> tuple[pd.DataFrame, str, ZoneWindow]:
+    """The outreach list of ``on`` through the disclosure layer
+    (:func:`veilig.geo.privacy.public_outreach`), its note and the zones' window."""
+    from veilig.geo.privacy import public_outreach
+
+    from .services import disclosure_secret
+
+    secret = disclosure_secret(settings)
+    zones, window = active_zones(db, on)
+    table, note = outreach(db, zones, secret)
+    return public_outreach(table, settings.small_count_threshold), note, window
+
+
+def outreach_panel(db: Database, settings, on: date | None = None) -> list[tuple[str, str]]:
     """The outreach table as a panel for the subsidy map."""
     from veilig.maps.nearrepeat import outreach_html
 
-    zones, window = active_zones(db, on or today_local())
-    table, note = outreach(db, zones)
-    return [(outreach_html(table, f"{window_text(window)} {note}"), "veilig-outreach")]
+    from veilig.maps.base import hidden_label
+
+    table, note, window = public_outreach_for(db, settings, on or today_local())
+    return [(outreach_html(table, f"{window_text(window)} {note}", hidden_label(settings.small_count_threshold)),
+             "veilig-outreach")]

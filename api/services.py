@@ -138,7 +138,7 @@ def hotspot_result(
     categories = resolve_categories(category)
     check_period(start, end)
     params = (params or HotspotParams()).validated()
-    key = (category.strip().lower(), start, end, params, data_version(db))
+    key = (category.strip().lower(), start, end, params, str(db.engine.url), data_version(db))
     with _lock:
         if key in _results:
             _results.move_to_end(key)

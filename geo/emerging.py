@@ -415,7 +415,8 @@ def emerging_hot_spots(
     incidents : DataFrame
         ``occurred_at`` (tz-aware, or naive Amsterdam time), ``category``, ``x``, ``y`` (RD New);
         optional ``buurt`` (statcode: incidents without one are located by point-in-polygon and
-        dropped when outside the municipality's margin) and ``source``.
+        dropped when outside the municipality's margin), ``source`` and ``record_key`` (the
+        disclosure layer's record keys: the cube then carries cell keys, for the public view).
     category : str
         ``burglary``, ``drugs`` or a category.
     start, end : date
@@ -456,6 +457,9 @@ def emerging_hot_spots(
     messages: list[str] = []
 
     sel = incidents[incidents["category"].isin(categories).to_numpy()]
+    # Record keys (veilig.geo.privacy.with_record_keys): the cube then carries the cell keys the
+    # disclosure layer perturbs published counts with.
+    rk = sel["record_key"].to_numpy(dtype=np.uint64) if "record_key" in sel.columns else None
     days = local_days(sel["occurred_at"])
     x = pd.to_numeric(sel["x"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     y = pd.to_numeric(sel["y"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -492,13 +496,14 @@ def emerging_hot_spots(
     if params.locations == "grid":
         locs = grid_locations(params.cell, params.band)
         keep = inside & in_steps
-        cube = build_cube(x[keep], y[keep], days[keep], steps, locs)
+        cube = build_cube(x[keep], y[keep], days[keep], steps, locs, record_keys=None if rk is None else rk[keep])
     else:
         locs = buurt_locations(buurten)
         keep = in_steps
-        cube = build_cube(x[keep], y[keep], days[keep], steps, locs, location_index=np.where(inside, bidx, -1)[keep])
+        cube = build_cube(x[keep], y[keep], days[keep], steps, locs, location_index=np.where(inside, bidx, -1)[keep],
+                          record_keys=None if rk is None else rk[keep])
     n_outside = int((in_steps & ~inside).sum())
-    cube = SpaceTimeCube(cube.counts, cube.locations, cube.steps, n_outside)
+    cube = SpaceTimeCube(cube.counts, cube.locations, cube.steps, n_outside, cube.cell_keys)
     timings["cube"] = time.perf_counter() - t
     if n_outside:
         messages.append(f"{n_outside} incident(en) buiten Zoetermeer of zonder geldige coördinaten tellen niet mee")

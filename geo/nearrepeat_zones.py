@@ -61,10 +61,17 @@ def alert_zones(burglaries: pd.DataFrame, on: date, window: ZoneWindow,
 
     ``burglaries``: ``x``, ``y`` (RD New) and ``occurred_at`` (timezone-aware). Columns of the
     result: ``zone_id`` (``YYYYMMDD-k``), ``burglary_date``, ``expires_on``, ``days_left``,
-    ``n_incidents`` (burglaries), ``buurten`` (statcodes touched), ``geometry`` (the union of discs).
+    ``n_incidents`` (burglaries), ``buurten`` (statcodes touched), ``geometry`` (the union of discs);
+    and ``cell_key`` (the sum of the zone's burglaries' record keys, :mod:`veilig.geo.privacy`)
+    when the burglaries carry a ``record_key`` column: what the public view perturbs with.
     """
+    from .privacy.cellkey import KEY_MOD
+
     window = window.validated()
     cols = ["zone_id", "burglary_date", "expires_on", "days_left", "n_incidents", "buurten", "geometry"]
+    keyed = "record_key" in burglaries.columns
+    if keyed:
+        cols.insert(-1, "cell_key")
     if not len(burglaries):
         return gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=[], crs=RD_NEW)
     day = local_days(burglaries["occurred_at"])
@@ -73,6 +80,7 @@ def alert_zones(burglaries: pd.DataFrame, on: date, window: ZoneWindow,
     x = burglaries["x"].to_numpy(dtype=np.float64)[active]
     y = burglaries["y"].to_numpy(dtype=np.float64)[active]
     day = day[active]
+    rk = burglaries["record_key"].to_numpy(dtype=np.uint64)[active] if keyed else None
     rows = []
     for d in np.unique(day):
         sel = day == d
@@ -84,12 +92,16 @@ def alert_zones(burglaries: pd.DataFrame, on: date, window: ZoneWindow,
         expires = burglary_date + timedelta(days=window.days)
         pts = shapely.points(x[sel], y[sel])
         for k, part in enumerate(parts, start=1):
-            rows.append({
+            hit = shapely.intersects(part, pts)
+            row = {
                 "zone_id": f"{burglary_date:%Y%m%d}-{k}",
                 "burglary_date": burglary_date, "expires_on": expires, "days_left": (expires - on).days,
-                "n_incidents": int(shapely.intersects(part, pts).sum()),
+                "n_incidents": int(hit.sum()),
                 "geometry": part,
-            })
+            }
+            if keyed:
+                row["cell_key"] = int(rk[sel][hit].sum(dtype=np.uint64)) % KEY_MOD / KEY_MOD
+            rows.append(row)
     zones = gpd.GeoDataFrame(rows, geometry="geometry", crs=RD_NEW) if rows else \
         gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=[], crs=RD_NEW)
     zones["buurten"] = touched_buurten(zones, buurten)
@@ -147,18 +159,29 @@ def outreach_table(zones: gpd.GeoDataFrame, postcodes_by_buurt: dict[str, list[s
 
     ``grants``: one row per application with ``postcode`` (PC6) and ``status``, ``grant_cents``;
     reserved (``reserved``, ``approved``) and ``paid`` ones are counted. ``level`` is ``PC6`` or
-    ``PC4``: the postcode column's precision (PC4 groups by the first four digits).
+    ``PC4``: the postcode column's precision (PC4 groups by the first four digits). When the
+    grants carry a ``record_key`` column, ``reserved_key`` and ``paid_key`` are the cell keys of
+    the two counts (:mod:`veilig.geo.privacy`), for the public view.
     """
+    from .privacy.cellkey import KEY_MOD
+
     if level not in ("PC4", "PC6"):
         raise VeiligError(f"postcodeniveau: {level!r} (PC4 of PC6)")
     n = 4 if level == "PC4" else 6
-    g = grants.copy() if len(grants) else pd.DataFrame({"postcode": [], "status": [], "grant_cents": []})
+    g = grants.copy() if len(grants) else pd.DataFrame(
+        {c: [] for c in ("postcode", "status", "grant_cents", "record_key") if c != "record_key" or c in grants})
     g["key"] = g["postcode"].astype(str).str.replace(" ", "", regex=False).str.upper().str[:n]
     g["grant_cents"] = pd.to_numeric(g["grant_cents"], errors="coerce").fillna(0).astype(np.int64)
+    keyed = "record_key" in g.columns
+    if keyed:
+        g["record_key"] = g["record_key"].astype(np.uint64)
     reserved = g[g["status"].isin(["reserved", "approved"])].groupby("key")
     paid = g[g["status"] == "paid"].groupby("key")
     r_n, r_c = reserved.size(), reserved["grant_cents"].sum()
     p_n, p_c = paid.size(), paid["grant_cents"].sum()
+    if keyed:
+        r_k = reserved["record_key"].agg(lambda k: int(k.to_numpy(dtype=np.uint64).sum(dtype=np.uint64)) % KEY_MOD)
+        p_k = paid["record_key"].agg(lambda k: int(k.to_numpy(dtype=np.uint64).sum(dtype=np.uint64)) % KEY_MOD)
     rows = []
     for z, codes in zip(zones.itertuples(), zone_postcodes(zones, postcodes_by_buurt), strict=True):
         for pc in sorted({c[:n] for c in codes}):
@@ -168,8 +191,10 @@ def outreach_table(zones: gpd.GeoDataFrame, postcodes_by_buurt: dict[str, list[s
                 "grants_reserved": int(r_n.get(pc, 0)), "reserved_cents": int(r_c.get(pc, 0)),
                 "grants_paid": int(p_n.get(pc, 0)), "paid_cents": int(p_c.get(pc, 0)),
             })
+            if keyed:
+                rows[-1].update(reserved_key=int(r_k.get(pc, 0)) / KEY_MOD, paid_key=int(p_k.get(pc, 0)) / KEY_MOD)
     cols = ["zone_id", "expires_on", "postcode", "level", "buurten", "grants_reserved", "reserved_cents",
-            "grants_paid", "paid_cents"]
+            "grants_paid", "paid_cents"] + (["reserved_key", "paid_key"] if keyed else [])
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -15,7 +15,7 @@ decided.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -254,6 +254,10 @@ class SpaceTimeCube:
     locations: Locations
     steps: TimeSteps
     n_outside: int = 0
+    #: Cell keys (:mod:`veilig.geo.privacy.cellkey`) of every bin (``bins``, shape (L, T)) and of
+    #: every location over all steps (``locations``, (L,)), when the incidents carried record
+    #: keys; what the disclosure layer perturbs the published counts with. Never in a file.
+    cell_keys: dict | None = field(default=None, repr=False, compare=False)
 
     @property
     def slice_totals(self) -> np.ndarray:
@@ -267,7 +271,8 @@ def local_days(utc_times) -> np.ndarray:
     return ts.dt.tz_convert(TZ_NAME).dt.tz_localize(None).to_numpy().astype("datetime64[D]")
 
 
-def build_cube(x, y, days, steps: TimeSteps, locations: Locations, location_index=None) -> SpaceTimeCube:
+def build_cube(x, y, days, steps: TimeSteps, locations: Locations, location_index=None,
+               record_keys=None) -> SpaceTimeCube:
     """Count incidents per (location, step).
 
     Parameters
@@ -282,6 +287,10 @@ def build_cube(x, y, days, steps: TimeSteps, locations: Locations, location_inde
         Location of each incident when already known (a buurt index); -1 means outside.
         For the grid, a point outside the study cells goes to the nearest cell (as in the
         hotspot grid); the caller drops points outside the municipality's margin first.
+    record_keys : array of uint64, optional
+        The record key of each incident (:func:`veilig.geo.privacy.record_keys`): the cube then
+        carries the cell keys of its bins and locations (the same records give the same key in
+        every other output, so the same cell gets the same noise).
 
     Notes
     -----
@@ -306,4 +315,11 @@ def build_cube(x, y, days, steps: TimeSteps, locations: Locations, location_inde
     ok = (t >= 0) & (loc >= 0)
     n_outside = int(((t >= 0) & (loc < 0)).sum())
     flat = np.bincount(loc[ok] * T + t[ok], minlength=L * T) if L * T else np.zeros(0, dtype=np.int64)
-    return SpaceTimeCube(flat.reshape(L, T).astype(np.int64), locations, steps, n_outside)
+    keys = None
+    if record_keys is not None:
+        from .privacy.cellkey import cell_keys
+
+        rk = np.asarray(record_keys, dtype=np.uint64)
+        keys = {"bins": cell_keys(np.where(ok, loc * T + t, -1), rk, L * T).reshape(L, T),
+                "locations": cell_keys(np.where(ok, loc, -1), rk, L)}
+    return SpaceTimeCube(flat.reshape(L, T).astype(np.int64), locations, steps, n_outside, keys)

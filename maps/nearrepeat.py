@@ -24,6 +24,7 @@ from .base import (
     format_date,
     format_decimal,
     format_int,
+    is_missing,
     polygon_payload,
     to_wgs84,
 )
@@ -61,8 +62,14 @@ def zone_layer(zones: gpd.GeoDataFrame, *, cells: bool, hidden_text: str = "<5",
     return DataLayer("polygons", payload, ZONE_LAYER_NAME), section
 
 
-def outreach_html(table: pd.DataFrame, window_text: str) -> str:
-    """The outreach table for the subsidy desk (per zone and postcode, grants reserved and paid)."""
+def outreach_html(table: pd.DataFrame, window_text: str, hidden_text: str = "<5") -> str:
+    """The outreach table for the subsidy desk (per zone and postcode, grants reserved and paid).
+
+    Counts and amounts arrive through the disclosure layer (None where hidden: ``hidden_text``).
+    """
+    def euros(value) -> str:
+        return hidden_text if is_missing(value) else format_euros(int(value))
+
     # Placed under the title, right; the shared stylesheet has no slot for a second corner panel.
     head = (f"<style>{OUTREACH_CSS}</style>"
             f"<h2>Inbraakalert: postcodes voor een buurtbrief</h2><p class=\"veilig-source\">"
@@ -73,8 +80,8 @@ def outreach_html(table: pd.DataFrame, window_text: str) -> str:
     for r in table.itertuples():
         rows.append(
             "<tr>" + "".join(f"<td>{escape_html(v)}</td>" for v in (
-                r.zone_id, format_date(r.expires_on), r.postcode, format_int(r.grants_reserved),
-                format_euros(int(r.reserved_cents)), format_int(r.grants_paid), format_euros(int(r.paid_cents)),
+                r.zone_id, format_date(r.expires_on), r.postcode, format_count(r.grants_reserved, hidden_text),
+                euros(r.reserved_cents), format_count(r.grants_paid, hidden_text), euros(r.paid_cents),
             )) + "</tr>")
     header = "".join(f"<th scope=\"col\">{escape_html(h)}</th>" for h in (
         "zone", "verloopt na", f"postcode ({table['level'].iloc[0]})", "gereserveerd", "bedrag",

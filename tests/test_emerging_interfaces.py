@@ -123,7 +123,13 @@ def test_roles_periods_and_parameters_are_checked(service):
     start, end = _year()
     assert _get(client, tokens["subsidy"], category="burglary", start=start, end=end).status_code == 403
     assert client.get("/api/v1/emerging", params={"category": "burglary"}).status_code == 401
+    # Not an aligned period (the disclosure layer's rule: overlapping periods could be differenced).
     r = _get(client, tokens["planner"], category="burglary", start=start, end=end[:-2] + "15")
+    assert r.status_code == 400 and "start/end" in r.json()["detail"]
+    r = _get(client, tokens["planner"], category="burglary", start=start, end=end[:5] + "04-30")
+    assert r.status_code == 400 and "kalendermaand" in r.json()["detail"]
+    # Aligned, but not whole steps of the asked step.
+    r = _get(client, tokens["planner"], category="burglary", start=start, end=end, step="week")
     assert r.status_code == 422 and "hele stappen" in r.json()["detail"]
     assert _get(client, tokens["planner"], category="burglary", start=start, end=end, cell=10).status_code == 403
     r = _get(client, tokens["analyst"], category="burglary", start=start, end=end, step="day")

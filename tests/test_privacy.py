@@ -148,3 +148,92 @@ def test_a_year_minus_its_visible_months_does_no_better_than_guessing():
     assert tries >= 300
     assert hits <= best_constant
     assert hits / tries < 0.3
+
+
+# ------------------------------------------------------------- pairs (Knox) and space-time
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 120), st.booleans(), st.integers(0, 2**32 - 1))
+def test_knox_cell_keys_count_the_same_pairs_as_the_knox_test(n, nrc, seed):
+    """The pair cell keys are only the published cells' keys if they cover the same pairs: an
+    independent count (KD-tree, the band rules of KnoxBands) equals the Knox test's own, with
+    coincident events and distances and lags on the band edges."""
+    from veilig.geo.nearrepeat import KnoxBands, KnoxEvents, knox_test
+    from veilig.geo.privacy import knox_cell_keys
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(0, 900, n), rng.uniform(0, 900, n)
+    x[: n // 3], y[: n // 3] = np.round(x[: n // 3], -2), np.round(y[: n // 3], -2)  # edges, same places
+    day = rng.integers(0, 40, n)
+    bands = KnoxBands(nrc_compatible=nrc).validated()
+    observed = knox_test(KnoxEvents(x, y, day), bands, 1, 0).observed
+    keys, counts = knox_cell_keys(x, y, day, record_keys(range(n), SECRET), bands)
+    assert np.array_equal(counts, observed)
+    assert keys.shape == observed.shape and ((keys >= 0) & (keys < 1)).all()
+    # The same pairs in any order give the same keys.
+    order = rng.permutation(n)
+    again, _ = knox_cell_keys(x[order], y[order], day[order], record_keys(order, SECRET), bands)
+    assert np.array_equal(again, keys)
+
+
+def test_public_knox_withholds_every_margin_once_a_cell_is_hidden():
+    from veilig.geo.nearrepeat import KnoxBands, KnoxEvents, knox_test
+    from veilig.geo.privacy import knox_cell_keys, public_knox
+
+    rng = np.random.default_rng(3)
+    n = 40
+    x, y, day = rng.uniform(0, 3000, n), rng.uniform(0, 3000, n), rng.integers(0, 200, n)
+    bands = KnoxBands().validated()
+    result = knox_test(KnoxEvents(x, y, day), bands, 99, 0)
+    keys, _ = knox_cell_keys(x, y, day, record_keys(range(n), SECRET), bands)
+    shown = public_knox(result, keys, 5)
+    small = (result.observed > 0) & (result.observed < 3)
+    assert small.any()
+    rows = shown["rows"]
+    assert all(r["suppressed"] and r["observed"] is None for r, s in zip(rows, small.ravel()) if s)
+    assert all(r["expected"] is None and r["knox_ratio"] is None for r in rows)
+    assert shown["n_events"] is None and shown["n_pairs"] is None and shown["summary"] is None
+    assert {r["p_value"] for r in rows if r["p_value"] is not None} <= {0.001, 0.01, 0.05, 0.1, 1.0}
+
+
+def test_public_views_refuse_results_without_cell_keys():
+    from datetime import date
+
+    import pandas as pd
+
+    from veilig.geo.emerging import emerging_hot_spots
+    from veilig.geo.privacy import public_emerging
+
+    incidents = pd.DataFrame({"occurred_at": pd.to_datetime(["2025-01-05", "2025-02-05"], utc=True),
+                              "category": "drugs", "x": [92500.0, 92600.0], "y": [453500.0, 453600.0],
+                              "id": [1, 2]})
+    with pytest.raises(ValueError, match="record keys"):
+        public_emerging(emerging_hot_spots(incidents, "drugs", date(2025, 1, 1), date(2025, 3, 31)), 5)
+    from veilig.geo.privacy import with_record_keys
+
+    keyed = emerging_hot_spots(with_record_keys(incidents, SECRET), "drugs", date(2025, 1, 1), date(2025, 3, 31))
+    locations, bins = public_emerging(keyed, 5)
+    assert "gi_z" not in bins.columns and "trend_z" not in locations.columns and "cell_key" not in bins.columns
+    assert bins["n_incidents"].isna().sum() == 2  # two bins of one incident each: hidden
+
+
+def test_a_knox_cells_key_is_the_sum_of_its_pairs_keys_by_brute_force():
+    """A pair's record key is the sum of its two incidents' keys; a cell's key the sum over its
+    pairs modulo 2**32, the far row included (computed by complement in the layer)."""
+    from veilig.geo.nearrepeat import KnoxBands
+    from veilig.geo.privacy import knox_cell_keys
+
+    rng = np.random.default_rng(5)
+    n = 70
+    x, y, day = rng.uniform(0, 500, n), rng.uniform(0, 500, n), rng.integers(0, 30, n)
+    k = record_keys(range(n), SECRET)
+    bands = KnoxBands().validated()
+    keys, _ = knox_cell_keys(x, y, day, k, bands)
+    i, j = np.triu_indices(n, 1)
+    r = bands.spatial_index_sq((x[i] - x[j]) ** 2 + (y[i] - y[j]) ** 2)
+    c = bands.temporal_index(np.abs(day[i] - day[j]))
+    total = np.zeros(bands.shape, dtype=object)
+    for a, b, rr, cc in zip(i, j, r, c, strict=True):
+        total[rr, cc] += int(k[a]) + int(k[b])
+    assert np.array_equal(np.vectorize(lambda t: t % 2**32 / 2**32)(total).astype(float), keys)

@@ -20,44 +20,49 @@ from ..emerging_service import default_period, emerging_result, public_tables, s
 router = APIRouter(prefix="/api/v1", tags=["analyse"])
 
 
-def whole_steps(start: date, end: date, step: str) -> tuple[date, date]:
-    """The whole steps inside ``start .. end`` (a partial first or last step dropped)."""
-    from veilig.geo.spacetime import time_steps
-
-    steps = time_steps(start, end, step)
-    whole = [i for i in range(len(steps)) if i not in steps.partial]
-    if not whole:
-        return start, end  # no whole step: the alignment check below refuses it clearly
-    return steps.starts[whole[0]], steps.ends[whole[-1]]
-
-
-def emerging_for_role(db: Database, role: str, threshold: int, category: str, start: date | None,
+def emerging_for_role(db: Database, settings, role: str, category: str, start: date | None,
                       end: date | None, params: EmergingParams, with_series: bool = False) -> dict:
-    """The FeatureCollection a role may see (shared by the route and the map)."""
+    """The FeatureCollection a role may see (shared by the route and the map).
+
+    Non-analysts: the default cell and band only; an aligned period (a quarter or whole calendar
+    years, in whole steps; no period means the whole calendar years of the data that have ended),
+    so two overlapping periods cannot be differenced; and the disclosure layer's view
+    (:func:`veilig.geo.privacy.public_emerging`): perturbed counts, hidden below the threshold,
+    no z, p, expectation or total.
+    """
+    from veilig.dates import today_local
     from veilig.geo.emerging_export import emerging_geojson_bytes
+    from veilig.geo.privacy import public_emerging_metadata, public_emerging_period
+    from veilig.storage.incidents import incident_span
+
+    from ..emerging_service import public_emerging_result
+    from ..services import public_period
 
     params = params.validated()
-    given = (start, end)
-    start, end = default_period(db, start, end)
-    if role != ANALYST and given == (None, None):
-        start, end = whole_steps(start, end, params.step)  # the data's span, cut to whole steps
-    if role != ANALYST:
+    threshold = settings.small_count_threshold
+    if role == ANALYST:
+        start, end = default_period(db, start, end)
+        result = emerging_result(db, category, start, end, params)
+        table, bins = result.locations, None
+        meta = result.metadata()
+    else:
         if (params.cell, params.band) != (EmergingParams.cell, EmergingParams.band):
             raise HTTPException(status_code=403, detail="only analysts may change cell or band")
-        if not is_aligned(start, end, params.step):
-            # Overlapping periods that differ by a few days would let small counts be differenced out.
+        # The disclosure layer's aligned periods: refused (400, naming start/end) unless a week,
+        # month, quarter or whole years; a week or month has too few steps for a trend.
+        period = public_period(db, start, end)
+        if period is None:
+            raise HTTPException(status_code=400, detail="er zijn nog geen incidenten")
+        if (start, end) == (None, None):
+            span = incident_span(db)
+            period = public_emerging_period(period, span[1] if span else None, today_local())
+        if not is_aligned(period.start, period.end, params.step):
             raise HTTPException(status_code=422, detail=(
-                f"periode {start} t/m {end} bestaat niet uit hele stappen ({params.step}); "
-                "kies een begin en einde op een maand-, kwartaal- of weekgrens"))
-    result = emerging_result(db, category, start, end, params)
-    meta = result.metadata()
-    if role == ANALYST:
-        table, bins = result.locations, None
-    else:
+                f"periode {period.start} t/m {period.end} bestaat niet uit hele stappen ({params.step}); "
+                "kies een kwartaal of hele kalenderjaren met stappen die erin passen"))
+        result = public_emerging_result(db, settings, category, period, params)
         table, bins = public_tables(result, threshold)
-        meta["n_incidents"] = None  # the total minus visible counts would give hidden ones back
-        meta["n_outside"] = None
-        meta["suppressed_below"] = threshold
+        meta = public_emerging_metadata(result.metadata(), threshold)
     fc = json.loads(emerging_geojson_bytes(result, table, meta))
     fc["metadata"]["steps"] = list(result.steps.labels)
     if with_series:
@@ -89,5 +94,4 @@ def emerging(
 ) -> JSONResponse:
     params = EmergingParams(step=step.strip().lower(), time_window=time_window, locations=locations.strip().lower(),
                             cell=cell, band=band, level=level)
-    threshold = get_settings(request).small_count_threshold
-    return JSONResponse(emerging_for_role(db, user.role, threshold, category, start, end, params, series))
+    return JSONResponse(emerging_for_role(db, get_settings(request), user.role, category, start, end, params, series))

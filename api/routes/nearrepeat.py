@@ -16,12 +16,12 @@ from veilig.storage.auth import Principal, audit
 from ..deps import ADMIN, ANALYST, PLANNER, SUBSIDY, get_db, get_settings, require_roles
 from ..nearrepeat_service import (
     HTTP_MAX_WORK,
-    active_zones,
+    knox_cell_keys_for,
     nearrepeat_result,
-    outreach,
-    public_zones,
+    public_outreach_for,
     today_local,
     window_text,
+    zones_for_role,
 )
 from .geo import BURGLARY
 
@@ -62,35 +62,6 @@ class KnoxResponse(BaseModel):
     rows: list[KnoxRow]
 
 
-def hide_pairs(payload: dict, threshold: int) -> dict:
-    """Planners' view: cells with 1..threshold-1 pairs hidden with what gives them back.
-
-    The rule (which counts are small) is the disclosure layer's (:func:`veilig.geo.privacy.hide_small_counts`).
-    A hidden cell takes its Knox ratio and p-value with it; and since every row of ``expected``
-    sums to that row's observed pairs and all pairs add up to n·(n-1)/2, ``expected``, the number
-    of events and pairs, and the summary (which quotes a ratio) go too once any cell is hidden.
-    """
-    import pandas as pd
-
-    from veilig.geo.privacy import hide_small_counts
-
-    rows = pd.DataFrame(payload["rows"])
-    mask = hide_small_counts(rows.rename(columns={"observed": "n_incidents"}), threshold)["suppressed"].to_numpy()
-    out = dict(payload)
-    new_rows = []
-    for rec, hidden in zip(payload["rows"], mask, strict=True):
-        rec = dict(rec, suppressed=bool(hidden))
-        if hidden:
-            rec.update(observed=None, knox_ratio=None, p_value=None)
-        new_rows.append(rec)
-    if mask.any():
-        for rec in new_rows:
-            rec["expected"] = None
-        out.update(n_events=None, n_pairs=None, summary=None)
-    out["rows"] = new_rows
-    return out
-
-
 @router.get("", response_model=KnoxResponse, summary="Near-repeatcalculator (Knox-toets) op de opgeslagen incidenten")
 def knox(
     request: Request,
@@ -123,17 +94,24 @@ def knox(
     payload = result.to_dict()
     payload.update(category=category.strip().lower(), start=start, end=end, synthetic=synthetic)
     if user.role != ANALYST:
-        payload = hide_pairs(payload, get_settings(request).small_count_threshold)
+        # The disclosure layer: pair counts perturbed by their cell keys and hidden below the
+        # threshold, and nothing that gives a hidden one back (veilig.geo.privacy.public_knox).
+        from veilig.geo.privacy import public_knox
+
+        from ..services import disclosure_secret
+
+        settings = get_settings(request)
+        keys = knox_cell_keys_for(db, category, start, end, bands, disclosure_secret(settings), result.observed)
+        payload = public_knox(result, keys, settings.small_count_threshold)
+        payload.update(category=category.strip().lower(), start=start, end=end, synthetic=synthetic)
     return JSONResponse(json.loads(KnoxResponse(**payload).model_dump_json()))
 
 
 def _zones_payload(request: Request, user: Principal, db: Database, on: date) -> tuple[dict, object, object]:
-    zones, window = active_zones(db, on)
+    shown, window = zones_for_role(db, get_settings(request), user.role, on)
+    zones = shown
     if user.role == ANALYST:
         audit(db, user, "read_nearrepeat_zones", f"/api/v1/nearrepeat/zones?date={on}", f"{len(zones)} zones")
-        shown = zones
-    else:
-        shown = public_zones(zones, get_settings(request).small_count_threshold)
     gj = shown.assign(
         buurten=[list(b) for b in shown["buurten"]],
         burglary_date=[d.isoformat() for d in shown["burglary_date"]],
@@ -170,10 +148,10 @@ class OutreachRow(BaseModel):
     postcode: str
     level: str
     buurten: str
-    grants_reserved: int
-    reserved_cents: int
-    grants_paid: int
-    paid_cents: int
+    grants_reserved: int | None
+    reserved_cents: int | None
+    grants_paid: int | None
+    paid_cents: int | None
 
 
 class OutreachResponse(BaseModel):
@@ -183,27 +161,26 @@ class OutreachResponse(BaseModel):
     rows: list[OutreachRow]
 
 
-def outreach_for(db: Database, on: date):
-    zones_gdf, window = active_zones(db, on)
-    table, note = outreach(db, zones_gdf)
-    return table, note, window
 
 
 @router.get("/outreach", response_model=OutreachResponse,
             summary="Inbraakalert: postcodes per actieve zone en de subsidies daar (voor een buurtbrief)")
 def outreach_json(
+    request: Request,
     on: date | None = Query(None, alias="date"),
     _user: Principal = Depends(require_roles(SUBSIDY, ADMIN)),
     db: Database = Depends(get_db),
 ) -> OutreachResponse:
     on = on or today_local()
-    table, note, window = outreach_for(db, on)
+    # Through the disclosure layer (veilig.geo.privacy.public_outreach): perturbed, hidden below 5.
+    table, note, window = public_outreach_for(db, get_settings(request), on)
     return OutreachResponse(date=on, window=window_text(window), note=note,
                             rows=[OutreachRow(**r) for r in table.to_dict("records")])
 
 
 @router.get("/outreach.csv", summary="Inbraakalert: de postcodelijst als CSV")
 def outreach_csv(
+    request: Request,
     on: date | None = Query(None, alias="date"),
     _user: Principal = Depends(require_roles(SUBSIDY, ADMIN)),
     db: Database = Depends(get_db),
@@ -211,7 +188,7 @@ def outreach_csv(
     from veilig.csvout import frame_csv
 
     on = on or today_local()
-    table, _, _ = outreach_for(db, on)
+    table, _, _ = public_outreach_for(db, get_settings(request), on)
     return Response(frame_csv(table), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="inbraakalert_{on:%Y%m%d}.csv"'})
 

@@ -33,6 +33,11 @@ admin); analysts get full figures:
 6. **No incident locations**: no points or free text; cluster outlines and every plan area of the
    rhythm map (hotspot polygons and the buurten cut by them) are snapped to a 25 m grid
    (:func:`coarsen_shapes`), so the buffer arcs around incidents do not give their locations back.
+7. **Space and time** (:mod:`.emerging`, :mod:`.nearrepeat`): emerging hot spot bins and location
+   totals, Knox pair counts (a pair's key is the sum of its two record keys), alert-zone
+   burglaries and the outreach list's grants (record key of ``grant-<id>``) are perturbed and
+   hidden by the same rules, with no margin beside a hidden cell (no city total, no Knox
+   ``expected`` or number of pairs); zones are drawn as 100 m cells, never a disc.
 
 What a non-analyst sees is labelled "afgerond/verstoord" (:data:`DISCLOSURE_NOTE_NL`).
 """
@@ -40,6 +45,8 @@ What a non-analyst sees is labelled "afgerond/verstoord" (:data:`DISCLOSURE_NOTE
 from __future__ import annotations
 
 from .cellkey import cell_keys, perturb, perturb_one, record_keys, total_key
+from .emerging import public_emerging, public_emerging_metadata, public_emerging_period
+from .nearrepeat import knox_cell_keys, public_knox, public_outreach, public_zones
 from .periods import ALLOWED_NL, AlignedPeriod, aligned_period, classify
 from .suppress import DERIVED, SHAPE_GRID_M, STATISTIC_COLUMNS, coarsen_shapes, hide_small_counts
 from .views import (
@@ -53,7 +60,9 @@ from .views import (
 
 __all__ = [
     "ALLOWED_NL", "DERIVED", "DISCLOSURE_NOTE_NL", "SHAPE_GRID_M", "STATISTIC_COLUMNS", "AlignedPeriod",
-    "aligned_period", "cell_keys", "classify", "coarsen_shapes", "hide_small_counts", "perturb",
-    "perturb_one", "public_areas", "public_hotspots", "public_plan", "public_rhythm", "record_keys",
+    "aligned_period", "cell_keys", "classify", "coarsen_shapes", "hide_small_counts", "knox_cell_keys",
+    "perturb",
+    "perturb_one", "public_areas", "public_emerging", "public_emerging_metadata", "public_emerging_period",
+    "public_hotspots", "public_knox", "public_outreach", "public_zones", "public_plan", "public_rhythm", "record_keys",
     "total_key", "with_record_keys",
 ]
