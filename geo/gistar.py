@@ -386,3 +386,80 @@ def gi_star_exact(y, share, weights) -> ExactGiResult:
     p, q, cls = exact_window_inference(obs, win, n_total)
     return ExactGiResult(z=analytic.z, p_norm=analytic.p, p=p, p_fdr=q, gi_class=cls, observed=obs,
                          expected=n_total * win, n_neighbours=analytic.n_neighbours)
+
+
+def gi_star_grid_exact_fine(counts, share, mask, fine_counts, fine_share, fine_mask, offset: tuple[int, int],
+                            cell: float, band: float) -> ExactGiResult:
+    """Exact Gi* on a grid whose windows are centred on a lattice of half the cell: four windows per cell.
+
+    Parameters
+    ----------
+    counts, share, mask : arrays of shape (rows, cols)
+        The reporting grid (cells of side ``cell``): incidents, null shares, study area. Only
+        ``z``, ``p_norm`` (esda's, on these cells) and ``n_neighbours`` come from them.
+    fine_counts, fine_share, fine_mask : arrays of shape (2 rows', 2 cols')
+        The same incidents and null on the nested grid of side ``cell / 2``: the windows are
+        built from these cells, so a window is the disk of radius ``band`` around a fine cell's
+        centre, drawn twice as finely as on the reporting grid.
+    offset : (int, int)
+        (rows, cols) of fine cells between the reporting grid's corner and the fine grid's:
+        fine cell ``(r, c)`` lies in reporting cell ``((r + offset[0]) // 2, (c + offset[1]) // 2)``.
+    cell, band : float
+        Reporting cell side and distance band in metres.
+
+    Returns
+    -------
+    ExactGiResult
+        On the reporting grid. For each cell, ``p``, ``p_fdr``, ``gi_class``, ``observed`` and
+        ``expected`` are those of the most significant (smallest ``p``) of the four windows
+        centred in the cell (at the centres of its quarters). Cells without a window: p 1, class 0.
+
+    Notes
+    -----
+    The windows are tested exactly as in :func:`gi_star_grid_exact` (each count is exactly
+    ``Binomial(N, window share)`` under the null) and BH runs over *all* windows, four per cell:
+    a cell is hot at 99 % when a window centred in it is significant at FDR 1 %. Under the global
+    null a false label anywhere needs a false window rejection, which BH keeps at its level
+    (windows' counts are positively dependent where they overlap, where BH holds). A centre lattice
+    of half the cell finds a hotspot whose centre lies between two reporting-cell centres (the
+    window can sit up to ~18 m instead of ~35 m from it at 50 m cells). Cost: four times the
+    windows of :func:`gi_star_grid_exact`, still O(windows * band / cell) sums and O(windows log
+    windows) for BH.
+    """
+    analytic = gi_star_grid(counts, mask, cell=cell, band=band)
+    y = np.asarray(counts)
+    m = np.ones(y.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    fy = np.asarray(fine_counts)
+    fm = np.asarray(fine_mask, dtype=bool)
+    fs = np.asarray(fine_share, dtype=np.float64)
+    if fy.shape != fm.shape or fs.shape != fm.shape:
+        raise VeiligError(f"Gi* grid: fine counts {fy.shape}, share {fs.shape} and mask {fm.shape} differ")
+    if not (np.isfinite(fs[fm]).all() and (fs[fm] >= 0).all()):
+        raise VeiligError("Gi* grid: the null shares must be finite and non-negative")
+    fyv = np.where(fm, fy, 0).astype(np.int64)
+    hw = disk_halfwidths(cell / 2.0, band)
+    obs = disk_sum(fyv, hw)
+    win = np.clip(disk_sum(np.where(fm, fs, 0.0), hw), 0.0, 1.0)
+    n_total = int(fyv.sum())
+    p, q, cls = exact_window_inference(obs[fm], win[fm], n_total)
+    rr, cc = np.nonzero(fm)
+    R, C = (rr + int(offset[0])) // 2, (cc + int(offset[1])) // 2
+    ok = (R >= 0) & (R < y.shape[0]) & (C >= 0) & (C < y.shape[1])
+    ok[ok] = m[R[ok], C[ok]]
+    idx = np.flatnonzero(ok)
+    flat = R[idx] * y.shape[1] + C[idx]
+    order = np.lexsort((p[idx], flat))  # by cell, then p ascending: the first of each cell is its best
+    first = np.r_[True, flat[order][1:] != flat[order][:-1]]
+    pick = idx[order[first]]
+    cells = flat[order[first]]
+    out_p = np.where(m, 1.0, np.nan).ravel()
+    out_q = out_p.copy()
+    out_c = np.zeros(y.size, dtype=np.int8)
+    out_o = np.zeros(y.size, dtype=np.int64)
+    out_e = np.zeros(y.size)
+    out_p[cells], out_q[cells], out_c[cells] = p[pick], np.where(np.isfinite(q[pick]), q[pick], 1.0), cls[pick]
+    out_o[cells], out_e[cells] = obs[fm][pick], n_total * win[fm][pick]
+    shape = y.shape
+    return ExactGiResult(z=analytic.z, p_norm=analytic.p, p=out_p.reshape(shape), p_fdr=out_q.reshape(shape),
+                         gi_class=out_c.reshape(shape), observed=out_o.reshape(shape),
+                         expected=out_e.reshape(shape), n_neighbours=analytic.n_neighbours)

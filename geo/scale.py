@@ -17,11 +17,13 @@ there is little data), many give a narrow one (detail where the data carry it): 
 so the exact tails stay exact.
 
 :data:`MIN_EXPECTED` = 6 is a judgement, checked in ``benchmarks/bench_calibration.py``: a
-smaller window resolves smaller hotspots but needs a larger excess to pass FDR over ~15,000
-windows; with 6 expected, a hotspot of 200 m radius at 4x the background is found (a 99 % cell
-within 200 m and a cluster over its centre) in about 90 % of analyses of 2,000 incidents: the
-misses are the analyses whose sample put only ~20 incidents in the hotspot (expected: ~26), which
-no window test over the whole city can tell from noise at 99 %. Hotspots much larger than the window are found too (as several
+smaller window resolves smaller hotspots but needs a larger excess to pass FDR over ~60,000
+windows (four per 50 m cell); with 6 expected, a hotspot of 200 m radius at 4x the background is
+found (a 99 % cell within 200 m and a cluster over its centre) in about 93 % of analyses of 2,000
+incidents: the misses are the analyses whose sample put at most ~19 incidents in the hotspot
+(expected: ~26), which no window test over the whole city can tell from noise at 99 %. At 2,000
+incidents the rule gives 200 m, the matched window for a 200 m hotspot (a 150 m or 250 m window
+has a clearly smaller likelihood ratio for it), but that is not why: the band follows from N. Hotspots much larger than the window are found too (as several
 significant windows); much smaller and weaker ones are not. The cap :data:`AUTO_BAND_MAX`
 (500 m) keeps the outline of a cluster within about 500 m of its excess below ~300 incidents.
 """

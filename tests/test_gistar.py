@@ -196,6 +196,46 @@ def test_exact_grid_p_is_the_binomial_tail_of_the_window_count(shape, band_cells
     assert np.isnan(res.p[~mask]).all() and (res.gi_class[~mask] == 0).all()
 
 
+@settings(max_examples=30, deadline=None)
+@given(shape=st.tuples(st.integers(2, 8), st.integers(2, 8)), band=st.sampled_from([1.0, 1.5, 2.0]),
+       offset=st.tuples(st.integers(0, 1), st.integers(0, 1)), seed=st.integers(0, 2**32 - 1))
+def test_fine_windows_report_each_cells_most_significant_of_its_four_windows(shape, band, offset, seed):
+    from veilig.geo.gistar import gi_star_grid_exact_fine
+
+    rng = np.random.default_rng(seed)
+    fshape = (2 * shape[0] + 2, 2 * shape[1] + 2)
+    fmask = rng.random(fshape) < 0.85
+    fmask.flat[0] = True
+    fshare = np.where(fmask, rng.uniform(0.1, 2.0, fshape), 0.0)
+    fshare /= fshare.sum()
+    fcounts = np.where(fmask, rng.poisson(rng.uniform(0.1, 2.0), fshape), 0)
+    # The reporting cells: fine cell (r, c) lies in ((r + oy) // 2, (c + ox) // 2).
+    oy, ox = offset
+    cshape = ((fshape[0] + oy + 1) // 2, (fshape[1] + ox + 1) // 2)
+    counts = np.zeros(cshape, dtype=np.int64)
+    share = np.zeros(cshape)
+    mask = np.zeros(cshape, dtype=bool)
+    rr, cc = np.nonzero(fmask)
+    R, C = (rr + oy) // 2, (cc + ox) // 2
+    np.add.at(counts, (R, C), fcounts[rr, cc])
+    np.add.at(share, (R, C), fshare[rr, cc])
+    mask[R, C] = True
+    res = gi_star_grid_exact_fine(counts, share, mask, fcounts, fshare, fmask, offset, cell=2.0, band=band)
+    # The windows alone: the exact grid on the fine cells (cell 1, the same band in metres).
+    ref = gi_star_grid_exact(fcounts, fshare, fmask, cell=1.0, band=band)
+    for r, c in zip(*np.nonzero(mask)):
+        inside = fmask & np.logical_and.outer((np.arange(fshape[0]) + oy) // 2 == r,
+                                              (np.arange(fshape[1]) + ox) // 2 == c)
+        best = np.argmin(np.where(inside, ref.p, np.inf))
+        assert res.p[r, c] == ref.p.flat[best] and res.p_fdr[r, c] == ref.p_fdr.flat[best]
+        assert res.gi_class[r, c] == ref.gi_class.flat[best] and res.observed[r, c] == ref.observed.flat[best]
+        assert res.expected[r, c] == pytest.approx(ref.expected.flat[best], rel=1e-12)
+    analytic = gi_star_grid_exact(counts, share, mask, cell=2.0, band=band)  # z and gi_p_norm: the cells' own
+    np.testing.assert_array_equal(res.z, analytic.z)
+    np.testing.assert_array_equal(res.p_norm[mask], analytic.p_norm[mask])
+    assert (res.gi_class[~mask] == 0).all()
+
+
 def test_exact_buurt_gi_uses_the_exposure_share_of_each_window():
     buurten = load_buurten()
     W = queen_weights(buurten.geometry.values)
