@@ -24,17 +24,13 @@ from helpers import require
 from veilig.errors import VeiligError
 from veilig.geo.clusters import cluster_polygons
 from veilig.geo.neighbourhoods import ATTRIBUTION, load_buurten
-from veilig.maps.base import (
-    COORD_SCALE,
-    TileOptions,
-    encode_polygons,
-    escape_html,
-    json_for_script,
-)
+from veilig.maps.base import TileOptions
+from veilig.maps.geometry import COORD_SCALE, encode_polygons
 from veilig.maps.hotspots import EMPTY_MESSAGE, build_hotspot_map
 from veilig.maps.pages import index_page, login_page
 from veilig.maps.rhythm import build_rhythm_map
 from veilig.maps.subsidy import build_subsidy_map
+from veilig.maps.text import escape_html, json_for_script
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT_XSS = "<script>alert(1)</script>"
@@ -373,7 +369,7 @@ def test_choropleth_shows_the_rate_per_1000_dwellings_when_known():
 
 
 def test_choropleth_classes_are_labelled_with_the_values_they_hold():
-    from veilig.maps.base import classify
+    from veilig.maps.classes import classify
 
     classes = classify([0, 0, 0, None, 5, 6, 7, 8, 9, 16, 31, None], k=5)
     # Zero is a class of its own, the rest are quantiles of the positive counts; not "1 – 6": 1-4 are hidden.
