@@ -209,8 +209,8 @@ def today_local() -> date:
 
 def zone_overlays(db: Database, settings, role: str, on: date | None = None) -> list:
     """The alert-zone layer for a map: discs for analysts, the disclosure layer's cells otherwise."""
-    from veilig.maps.base import hidden_label
     from veilig.maps.nearrepeat import zone_layer
+    from veilig.maps.text import hidden_label
 
     from .services import named_buurten
 
@@ -238,8 +238,7 @@ def public_outreach_for(db: Database, settings, on: date) -> tuple[pd.DataFrame,
 def outreach_panel(db: Database, settings, on: date | None = None) -> list[tuple[str, str]]:
     """The outreach table as a panel for the subsidy map."""
     from veilig.maps.nearrepeat import outreach_html
-
-    from veilig.maps.base import hidden_label
+    from veilig.maps.text import hidden_label
 
     table, note, window = public_outreach_for(db, settings, on or today_local())
     return [(outreach_html(table, f"{window_text(window)} {note}", hidden_label(settings.small_count_threshold)),

@@ -2,7 +2,7 @@
 
 The header policy (``base_policy``) allows scripts from this origin only. A browser enforces
 *every* policy it gets, header and ``<meta>`` alike, so a page with inline scripts (the Folium
-maps, whose ``<meta>`` CSP lists their hashes, see ``maps/base.finish_page``; Swagger UI's init
+maps, whose ``<meta>`` CSP lists their hashes, see ``maps/policy.finish_page``; Swagger UI's init
 script on ``/docs``) gets a header policy that names the same hashes (:func:`policy_for_html`).
 """
 

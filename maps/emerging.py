@@ -18,7 +18,9 @@ from folium.template import Template
 
 from veilig.geo.emerging import PATTERN_NL, PATTERNS
 
-from .base import LegendItem, escape_html, format_count, format_decimal, is_missing, json_for_script, polygon_payload, to_wgs84
+from .classes import LegendItem
+from .geometry import polygon_payload, to_wgs84
+from .text import escape_html, format_count, format_decimal, is_missing, json_for_script
 
 LAYER_NAME = "Opkomende hotspots"
 

@@ -19,34 +19,11 @@ from veilig.geo.categories import LABELS_NL
 from veilig.geo.neighbourhoods import ATTRIBUTION
 from veilig.geo.timeutil import TZ_NAME
 
-from .base import (
-    COORD_SCALE,
-    HIDDEN_COLOR_ON_GREY,
-    NO_DATA_COLOR,
-    SEQUENTIAL_GREY,
-    DataLayer,
-    LegendItem,
-    TileOptions,
-    add_layer_control,
-    add_panel,
-    bounds_of,
-    classify,
-    escape_html,
-    format_count,
-    format_decimal,
-    format_int,
-    hidden_label,
-    hide_small,
-    is_missing,
-    legend_html,
-    make_map,
-    points_to_wgs84,
-    polygon_payload,
-    quantize,
-    render_page,
-    title_html,
-    to_wgs84,
-)
+from .base import TileOptions, add_layer_control, add_panel, make_map, render_page, title_html
+from .classes import HIDDEN_COLOR_ON_GREY, NO_DATA_COLOR, SEQUENTIAL_GREY, LegendItem, classify, legend_html
+from .geometry import COORD_SCALE, bounds_of, points_to_wgs84, polygon_payload, quantize, to_wgs84
+from .runtime import DataLayer
+from .text import escape_html, format_count, format_decimal, format_int, hidden_label, hide_small, is_missing
 
 EMPTY_MESSAGE = "Geen incidenten in deze periode."
 

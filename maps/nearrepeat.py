@@ -15,19 +15,11 @@ import pandas as pd
 from veilig.geo.nearrepeat import KnoxResult, column_labels, row_labels, summary_nl
 from veilig.ledger.money import format_euros
 
-from .base import (
-    DataLayer,
-    LegendItem,
-    escape_html,
-    finish_page,
-    format_count,
-    format_date,
-    format_decimal,
-    format_int,
-    is_missing,
-    polygon_payload,
-    to_wgs84,
-)
+from .classes import LegendItem
+from .geometry import polygon_payload, to_wgs84
+from .policy import finish_page
+from .runtime import DataLayer
+from .text import escape_html, format_count, format_date, format_decimal, format_int, is_missing
 
 ZONE_COLOR = "#e6550d"
 OUTREACH_CSS = (".veilig-outreach { top: 96px; left: 54px; max-width: 440px; max-height: 34%; overflow: auto; "

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .base import escape_html, finish_page
+from .policy import finish_page
 from .subsidy import budget_html
+from .text import escape_html
 
 ROLE_LABELS = {
     "analyst": "analist (ondermijning)",

@@ -116,7 +116,8 @@ def count_rules(field: str, values: Sequence[object], palette: Sequence[str], hi
                 hidden_label: str, *, integer: bool = True) -> list[Rule]:
     """Choropleth rules on ``field`` from the classes the web map uses (quantile classes with
     Dutch range labels); NULL (a hidden count) gets the hidden colour, as on the map."""
-    from .base import classify, is_missing
+    from .classes import classify
+    from .text import is_missing
 
     classes = classify(values, integer=integer, palette=palette)
     vals = [None if is_missing(v) else float(v) for v in values]
@@ -166,7 +167,7 @@ def hotspot_styles(result, hidden_label: str = "<5 (verborgen)", with_incidents:
     """
     from veilig.geo.categories import LABELS_NL
 
-    from .base import HIDDEN_COLOR_ON_GREY, SEQUENTIAL_GREY
+    from .classes import HIDDEN_COLOR_ON_GREY, SEQUENTIAL_GREY
     from .hotspots import CLUSTER_COLOR, GI_CLASSES, GI_NOT_SIGNIFICANT, POINT_COLORS
 
     gi = [Category(k, color, f"Gi* {label}") for k, (color, label) in sorted(GI_CLASSES.items(), reverse=True)]

@@ -17,16 +17,12 @@ from veilig.errors import VeiligError
 from veilig.geo.calendar_nl import WEEKDAYS_NL, WEEKDAYS_SHORT_NL
 from veilig.geo.neighbourhoods import ATTRIBUTION
 
-from .base import (
-    HIDDEN_COLOR,
+from .base import TileOptions, add_layer_control, add_panel, make_map, render_page, title_html
+from .classes import HIDDEN_COLOR, SEQUENTIAL, LegendItem, legend_html
+from .geometry import bounds_of, polygon_payload, to_wgs84
+from .runtime import DataLayer
+from .text import (
     HIDDEN_LABEL,
-    SEQUENTIAL,
-    DataLayer,
-    LegendItem,
-    TileOptions,
-    add_layer_control,
-    add_panel,
-    bounds_of,
     escape_html,
     format_count,
     format_decimal,
@@ -34,12 +30,6 @@ from .base import (
     hidden_label,
     hide_small,
     is_missing,
-    legend_html,
-    make_map,
-    polygon_payload,
-    render_page,
-    title_html,
-    to_wgs84,
 )
 
 #: Rank 1 darkest: ColorBrewer Reds, dark to light.

@@ -17,17 +17,11 @@ from veilig.errors import VeiligError
 from veilig.geo.neighbourhoods import ATTRIBUTION
 from veilig.ledger.money import format_euros
 
-from .base import (
-    HIDDEN_COLOR,
-    NO_DATA_COLOR,
-    DataLayer,
-    LegendItem,
-    TileOptions,
-    add_layer_control,
-    add_panel,
-    bounds_of,
-    centre_of,
-    classify,
+from .base import TileOptions, add_layer_control, add_panel, make_map, render_page, title_html
+from .classes import HIDDEN_COLOR, NO_DATA_COLOR, LegendItem, classify, legend_html
+from .geometry import bounds_of, centre_of, polygon_payload, symbol_payload, to_wgs84
+from .runtime import DataLayer
+from .text import (
     escape_html,
     format_count,
     format_date,
@@ -36,13 +30,6 @@ from .base import (
     hidden_label,
     hide_small,
     is_missing,
-    legend_html,
-    make_map,
-    polygon_payload,
-    render_page,
-    symbol_payload,
-    title_html,
-    to_wgs84,
 )
 
 DEFAULT_TITLE = "Subsidie inbraakwerend hang- en sluitwerk"

@@ -334,7 +334,7 @@ def _near_incident(centres: np.ndarray, xy: np.ndarray, metres: float = 5.0) -> 
 
 
 def _decode(payload: dict) -> list:
-    """The polygons of a map's compact payload (:func:`veilig.maps.base.polygon_payload`), in RD New."""
+    """The polygons of a map's compact payload (:func:`veilig.maps.geometry.polygon_payload`), in RD New."""
     from pyproj import Transformer
 
     to_rd = Transformer.from_crs(4326, 28992, always_xy=True)
@@ -361,7 +361,7 @@ def _map_polygons(html: str) -> list:
 
 def _through_the_map(gdf) -> list:
     """What a map would draw of these outlines: the same encoding (1e-5 degree) and back."""
-    from veilig.maps.base import polygon_payload
+    from veilig.maps.geometry import polygon_payload
 
     wgs = gdf.to_crs(4326).geometry.values
     return _decode(polygon_payload(wgs, [0] * len(wgs), [{}], None, None))

@@ -1,5 +1,6 @@
 """Behaviours users rely on that had no test: audit coverage, sessions and one-time links, the
-access log, cache invalidation after a ledger change, the plan as CSV, idempotent decisions.
+access log, cache invalidation after a ledger change, the closing-date remark on the served
+subsidy map, the plan as CSV, idempotent decisions.
 
 A real app (TestClient) on a real SQLite database per test (no shared state between tests), and a
 real ``veilig serve`` process for the access log.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from veilig.dates import today_local
 import getpass
 import os
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import httpx
@@ -152,6 +154,41 @@ def test_a_ledger_change_moves_the_subsidy_map_but_not_the_hotspot_map(svc):
     assert r.status_code == 200 and r.headers["etag"] != sub1
     hot2 = client.get("/maps/hotspots?category=burglary", headers={**h["planner"], "If-None-Match": hot1})
     assert hot2.status_code == 304
+
+
+# ------------------------------------------------------------------ the budget panel on the subsidy map
+
+
+def _budget_panel(client, h) -> str:
+    r = client.get("/maps/subsidy", headers=h["subsidy"])
+    assert r.status_code == 200, r.text
+    m = re.search(r'id="veilig-budget">(.*?)</table>', r.text, re.DOTALL)
+    assert m, r.text[:2000]
+    return m.group(1)
+
+
+def test_the_served_subsidy_map_says_when_the_budget_outlasts_the_pilot(svc):
+    """End to end: the ledger's projection and the pilot's closing date reach the budget panel.
+
+    One grant of EUR 150 in a EUR 10.000 pilot: at that pace the budget lasts years, far past
+    the closing date, and the served panel says so. Ten grants: the budget runs out before the
+    pilot closes, and the remark goes.
+    """
+    from veilig.maps.subsidy import AFTER_CLOSING
+    from veilig.maps.text import format_date
+
+    client, h, _app, _ = svc
+    assert AFTER_CLOSING == "na de sluitingsdatum"
+    assert "geen voorspelling" in _budget_panel(client, h)  # nothing committed yet: no pace
+    _apply(client, h, 1)
+    panel = _budget_panel(client, h)
+    assert "Budget op (verwacht)" in panel
+    assert f"(na de sluitingsdatum, {format_date(CLOSES)}: het budget raakt naar verwachting niet op)" in panel
+    for n in range(2, 11):
+        _apply(client, h, n)
+    panel = _budget_panel(client, h)
+    assert "Budget op (verwacht)" in panel and "geen voorspelling" not in panel
+    assert "na de sluitingsdatum" not in panel and "niet op" not in panel
 
 
 # ------------------------------------------------------------------ the plan as CSV

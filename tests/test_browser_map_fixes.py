@@ -19,7 +19,8 @@ import shapely
 
 from test_maps import hotspot_inputs, rhythm_inputs, subsidy_inputs
 
-from veilig.maps.base import TileOptions, to_wgs84
+from veilig.maps.base import TileOptions
+from veilig.maps.geometry import to_wgs84
 from veilig.maps.hotspots import build_hotspot_map
 from veilig.maps.rhythm import build_rhythm_map
 from veilig.maps.subsidy import build_subsidy_map

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import shapely
 
-from veilig.maps.base import check_origins
 from veilig.maps.emerging import LAYER_NAME, emerging_layer, series_svg
 from veilig.maps.hotspots import build_hotspot_map
+from veilig.maps.policy import check_origins
 
 from browserkit import login as _login, skip_reason as _skip_reason, watch as _watch
 from helpers import add_users, require, start_server, stop_server

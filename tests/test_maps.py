@@ -24,17 +24,13 @@ from helpers import require
 from veilig.errors import VeiligError
 from veilig.geo.clusters import cluster_polygons
 from veilig.geo.neighbourhoods import ATTRIBUTION, load_buurten
-from veilig.maps.base import (
-    COORD_SCALE,
-    TileOptions,
-    encode_polygons,
-    escape_html,
-    json_for_script,
-)
+from veilig.maps.base import TileOptions
+from veilig.maps.geometry import COORD_SCALE, encode_polygons
 from veilig.maps.hotspots import EMPTY_MESSAGE, build_hotspot_map
 from veilig.maps.pages import index_page, login_page
 from veilig.maps.rhythm import build_rhythm_map
 from veilig.maps.subsidy import build_subsidy_map
+from veilig.maps.text import escape_html, json_for_script
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT_XSS = "<script>alert(1)</script>"
@@ -307,6 +303,51 @@ def test_values_that_reach_innerhtml_are_escaped_before_they_are_embedded():
                                "&#96;&#36;{alert(2)}&#96;&#92;&#x27;&quot;")
 
 
+def _imports_from_the_map_modules() -> list[tuple[str, int, str, str]]:
+    """Every ``from veilig.maps... import name`` in the repository (relative ones resolved)."""
+    import ast
+
+    import os
+
+    found = []
+    paths = []
+    for root, dirs, files in os.walk(REPO):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__")]
+        paths += [Path(root) / f for f in files if f.endswith(".py")]
+    for path in sorted(paths):
+        rel = path.relative_to(REPO)
+        package = ["veilig", *rel.parts[:-1]]
+        text = path.read_text(encoding="utf-8")
+        if "maps" not in text and rel.parts[0] != "maps":
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                module = ".".join(package[:len(package) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if module == "veilig.maps" or module.startswith("veilig.maps."):
+                found += [(str(rel), node.lineno, module, a.name) for a in node.names if a.name != "*"]
+    return found
+
+
+def test_every_import_from_a_map_module_names_what_it_defines():
+    """maps/base.py was split by responsibility: a function-level import of a name from its old
+    home would only fail when that code path runs, so every such import is checked here."""
+    import importlib
+
+    imports = _imports_from_the_map_modules()
+    assert len(imports) > 50 and any(m == "veilig.maps.text" for _, _, m, _ in imports)
+    wrong = []
+    for rel, line, module, name in imports:
+        mod = importlib.import_module(module)
+        submodule = hasattr(mod, "__path__") and importlib.util.find_spec(f"{module}.{name}") is not None
+        if not hasattr(mod, name) and not submodule:
+            wrong.append(f"{rel}:{line}: {module} has no {name}")
+    assert wrong == []
+
+
 def test_escape_helpers():
     assert escape_html(IMG_XSS) == "&lt;img src=x onerror=alert(1)&gt;"
     assert escape_html(SCRIPT_XSS) == "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -373,7 +414,7 @@ def test_choropleth_shows_the_rate_per_1000_dwellings_when_known():
 
 
 def test_choropleth_classes_are_labelled_with_the_values_they_hold():
-    from veilig.maps.base import classify
+    from veilig.maps.classes import classify
 
     classes = classify([0, 0, 0, None, 5, 6, 7, 8, 9, 16, 31, None], k=5)
     # Zero is a class of its own, the rest are quantiles of the positive counts; not "1 – 6": 1-4 are hidden.

@@ -132,7 +132,7 @@ def hotspots(
         collection.setdefault("metadata", {})["disclosure"] = DISCLOSURE_NOTE_NL
     if fmt == "json":
         return JSONResponse(collection)
-    from veilig.maps.base import hidden_label
+    from veilig.maps.text import hidden_label
 
     label = f"{hidden_label(get_settings(request).small_count_threshold)} (verborgen)"
     return hotspot_download(shown, collection, fmt, category, start, end, hidden=label)
