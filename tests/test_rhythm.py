@@ -313,7 +313,14 @@ def test_planners_never_see_a_count_below_five():
     assert np.array(r.counts)[5, 22] == 2
     kept = suppress_small_counts(r, keep_zero=True)
     assert np.array(kept.counts, dtype=object)[0, 0] == 0 and np.array(kept.counts, dtype=object)[5, 22] is None
-    json.dumps(s.to_dict())
+    # What a planner's client receives: the same hiding in the JSON, not only in the object.
+    d = json.loads(json.dumps(s.to_dict()))
+    friday_21 = [[7 if (day, hour) == (4, 21) else None for hour in range(24)] for day in range(7)]
+    assert d["counts"] == friday_21
+    assert d["months"] == [None] * 6 + [10] + [None] * 5
+    assert d["total"] is None and d["suppressed_below"] == 5
+    assert all(p["count"] is None or p["count"] >= 5 for p in d["peaks"])
+    assert all(h.get("count") is None or h["count"] >= 5 for h in d["holidays"])
 
 
 # ---------------------------------------------------------------------------------- invariant
