@@ -24,6 +24,7 @@ from veilig.api.app import create_app
 from veilig.dates import today_local
 from veilig.settings import Settings
 from veilig.storage.auth import add_user, read_audit
+from veilig.storage.incidents import incident_span
 
 ROLES = ("analyst", "planner", "subsidy", "admin")
 IBAN = "NL91ABNA0417164300"
@@ -72,6 +73,8 @@ def template(tmp_path_factory) -> Template:
     data_dir = tmp_path_factory.mktemp("api-template")
     app = create_app(_settings(data_dir))
     with TestClient(app) as client:
+        # Three years of demo data ending on DEMO_END, not on today.
+        assert incident_span(app.state.db) == (date(2023, 1, 1), DEMO_END)
         tokens = {role: add_user(app.state.db, f"{role}-test", role) for role in ROLES}
         r = client.post("/api/v1/subsidy/pilots", headers=auth(tokens, "admin"), json={
             "name": "Hang- en sluitwerk 2026", "budget_cents": 1_000_000, "opens_on": OPENS.isoformat(),
