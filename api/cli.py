@@ -9,7 +9,7 @@ import typer
 from veilig.errors import VeiligError
 
 app = typer.Typer(
-    help="veilig: hotspots, Ritme van de Stad and the lock-and-bolt subsidy for Zoetermeer.",
+    help="veilig: hotspots, Ritme van de Stad en de subsidie voor hang- en sluitwerk van Zoetermeer.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

@@ -18,8 +18,9 @@ from veilig.errors import VeiligError
 err = Console(stderr=True)
 out = Console()
 
-import_app = typer.Typer(help="Import incidents or per-buurt statistics.", no_args_is_help=True)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+import_app = typer.Typer(help="Importeer incidenten, buurtcijfers, een blootstellingsraster of politiedata.",
+                         no_args_is_help=True)
+db_app = typer.Typer(help="Onderhoud van de database.", no_args_is_help=True)
 
 PROGRESS_MIN_ROWS = 5000
 
@@ -50,18 +51,19 @@ def _print_errors(errors, limit: int = 200) -> None:
     for e in errors[:limit]:
         err.print(f"  {e}", markup=False, highlight=False)
     if len(errors) > limit:
-        err.print(f"  ... and {len(errors) - limit} more (use --report FILE for all)")
+        err.print(f"  ... en nog {len(errors) - limit} (--report BESTAND schrijft ze allemaal)")
 
 
 @import_app.command("incidents")
 def import_incidents(
-    file: Annotated[Path, typer.Argument(help="CSV, GeoJSON, GeoPackage or GeoParquet")],
-    crs: Annotated[Optional[str], typer.Option(help="CRS when the file has none, e.g. EPSG:28992")] = None,
-    source: Annotated[Optional[str], typer.Option(help="source name; ids are unique per source")] = None,
-    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="import the valid rows, report the rest")] = False,
-    report: Annotated[Optional[Path], typer.Option(help="write every refused row to this CSV")] = None,
+    file: Annotated[Path, typer.Argument(help="CSV, GeoJSON, GeoPackage of GeoParquet")],
+    crs: Annotated[Optional[str], typer.Option(help="CRS als het bestand er geen heeft, bijv. EPSG:28992")] = None,
+    source: Annotated[Optional[str], typer.Option(help="naam van de bron; id's zijn uniek per bron")] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="importeer de geldige rijen, meld de rest")
+                            ] = False,
+    report: Annotated[Optional[Path], typer.Option(help="schrijf elke geweigerde rij naar deze CSV")] = None,
 ) -> None:
-    """Import incidents: all rows in one transaction, or none when any row is invalid."""
+    """Importeer incidenten: alle rijen in één transactie, of geen als er een rij ongeldig is."""
     from veilig.geo.categories import label_table
     from veilig.geo.io import read_incidents
     from veilig.settings import get_settings
@@ -80,8 +82,8 @@ def import_incidents(
         write_csv(report, ["file", "row", "field", "reason", "value"],
                   ([e.file, e.row, e.field, e.reason, e.value] for e in result.errors))
     if result.errors and not skip_invalid:
-        err.print(f"[red]{file.name}: refused, nothing imported[/red]: {result.invalid_rows} of "
-                  f"{result.n_rows} rows are invalid:")
+        err.print(f"[red]{file.name}: geweigerd, niets geïmporteerd[/red]: {result.invalid_rows} van de "
+                  f"{result.n_rows} rijen zijn ongeldig:")
         _print_errors(result.errors)
         raise typer.Exit(1)
     update, bar = _progress_printer(len(result.valid))
@@ -94,40 +96,55 @@ def import_incidents(
     else:
         rep = store_incidents(db, result, skip_invalid=skip_invalid, progress=update, imported_by=who)
     if result.errors:
-        err.print(f"{file.name}: {result.invalid_rows} invalid rows skipped:")
+        err.print(f"{file.name}: {result.invalid_rows} ongeldige rijen overgeslagen:")
         _print_errors(result.errors)
-    out.print(f"{file.name}: {rep.inserted} incidents imported, {rep.skipped_existing} already present, "
-              f"{rep.invalid_rows} invalid (of {rep.rows_in_file} rows); import {rep.batch_id} "
-              "(veilig import undo takes it back)")
+    out.print(f"{file.name}: {rep.inserted} incidenten geïmporteerd, {rep.skipped_existing} al aanwezig, "
+              f"{rep.invalid_rows} ongeldig (van {rep.rows_in_file} rijen); import {rep.batch_id} "
+              f"('veilig import undo {rep.batch_id}' draait hem terug)", highlight=False)
 
 
 @import_app.command("list")
 def import_list(
-    limit: Annotated[int, typer.Option(min=1, max=100000, help="show this many, newest first")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=100000, help="toon er zoveel, nieuwste eerst")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="de importen als JSON, voor scripts")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="alle kolommen, hoe smal de terminal ook is")] = False,
 ) -> None:
-    """List the import batches (newest first): file, source, rows, and whether one was undone."""
+    """De importen (nieuwste eerst): bestand, bron, rijen, en of een import ongedaan is gemaakt."""
+    import json
+
     from veilig.storage.batches import list_batches
 
     from .context import cli_database
+    from .tables import Col, nl_int, print_table
 
     batches = list_batches(cli_database(), limit=limit)
+    if as_json:
+        typer.echo(json.dumps([{
+            "id": b.id, "filename": b.filename, "source": b.source, "imported_at": b.imported_at.isoformat(),
+            "imported_by": b.imported_by, "rows_inserted": b.rows_inserted,
+            "rows_skipped_existing": b.rows_skipped_existing, "rows_invalid": b.rows_invalid,
+            "rows_stored": b.rows_stored, "undone_at": b.undone_at.isoformat() if b.undone_at else None,
+            "undone_by": b.undone_by} for b in batches], ensure_ascii=False))
+        return
     if not batches:
-        out.print("nog geen importen")
-    # One line per import (not a table: a file name must never be cut off by the terminal's width).
-    for b in batches:
-        undone = f"; ONGEDAAN op {b.undone_at:%d-%m-%Y %H:%M} door {b.undone_by}" if b.undone_at else ""
-        out.print(f"import {b.id}: {b.filename} (bron {b.source}), {b.imported_at:%d-%m-%Y %H:%M} door "
-                  f"{b.imported_by or 'onbekend'}: {b.rows_inserted} ingevoegd, {b.rows_skipped_existing} al aanwezig, "
-                  f"{b.rows_invalid} ongeldig, {b.rows_stored} opgeslagen{undone}",
-                  markup=False, highlight=False, soft_wrap=True)
+        typer.echo("Nog geen importen: importeer incidenten met 'veilig import incidents BESTAND'.")
+        return
+    # A table whose cells fold (never cut): a file name stays whole however narrow the terminal.
+    cols = [Col("import", "right"), Col("bestand"), Col("bron", priority=3), Col("geïmporteerd"),
+            Col("door", priority=2), Col("ingevoegd", "right"), Col("al aanwezig", "right", 3),
+            Col("ongeldig", "right", 3), Col("opgeslagen", "right", 4), Col("ongedaan")]
+    rows = [(b.id, b.filename, b.source, f"{b.imported_at:%d-%m-%Y %H:%M}", b.imported_by or "onbekend",
+             nl_int(b.rows_inserted), nl_int(b.rows_skipped_existing), nl_int(b.rows_invalid), nl_int(b.rows_stored),
+             f"{b.undone_at:%d-%m-%Y %H:%M} door {b.undone_by}" if b.undone_at else "-") for b in batches]
+    print_table(cols, rows, title="Importen (nieuwste eerst)", wide=wide)
 
 
 @import_app.command("undo")
 def import_undo(
-    batch: Annotated[int, typer.Argument(help="the import's number (see veilig import list)")],
-    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    batch: Annotated[int, typer.Argument(help="het nummer van de import (zie veilig import list)")],
+    yes: Annotated[bool, typer.Option("--yes", help="niet om bevestiging vragen")] = False,
 ) -> None:
-    """Take back one whole import: its incidents are deleted, the import stays listed as undone."""
+    """Draai één hele import terug: zijn incidenten worden verwijderd, de import blijft als ongedaan vermeld."""
     from veilig.storage.auth import audit, cli_principal
     from veilig.storage.batches import get_batch, undo_batch
 
@@ -146,28 +163,29 @@ def import_undo(
 
 @import_app.command("buurtstats")
 def import_buurtstats(
-    file: Annotated[Path, typer.Argument(help="CSV with statcode, inhabitants, dwellings[, year]")],
+    file: Annotated[Path, typer.Argument(help="CSV met statcode, inhabitants, dwellings[, year]")],
 ) -> None:
-    """Import per-buurt statistics (CBS Kerncijfers), so rates per 1,000 dwellings can be shown."""
+    """Importeer buurtcijfers (CBS Kerncijfers), voor aantallen per 1.000 woningen."""
     from veilig.geo.neighbourhoods import load_buurten
     from veilig.storage.incidents import import_buurt_stats
 
     from .context import cli_database
 
     n = import_buurt_stats(cli_database(), file, set(load_buurten()["statcode"]))
-    out.print(f"{file.name}: statistics for {n} buurten imported")
+    out.print(f"{file.name}: cijfers van {n} buurten geïmporteerd")
 
 
 @import_app.command("exposure")
 def import_exposure(
-    file: Annotated[Optional[Path], typer.Argument(help="CSV or GeoPackage: CBS square code (E0934N4545) or RD "
-                                                          "lower-left x/y, and a value column")] = None,
-    column: Annotated[Optional[str], typer.Option(help="value column (default: aantal_woningen/woningen, "
-                                                       "else aantal_inwoners/inwoners)")] = None,
-    kind: Annotated[Optional[str], typer.Option(help="dwellings or inhabitants (default: from the column name)")] = None,
-    clear: Annotated[bool, typer.Option("--clear", help="remove the grid: the null is uniform again")] = False,
+    file: Annotated[Optional[Path], typer.Argument(help="CSV of GeoPackage: CBS-vierkantcode (E0934N4545) of RD-"
+                                                          "hoek linksonder x/y, en een kolom met waarden")] = None,
+    column: Annotated[Optional[str], typer.Option(help="kolom met waarden (standaard: aantal_woningen/woningen, "
+                                                       "anders aantal_inwoners/inwoners)")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="dwellings of inhabitants (standaard: uit de kolomnaam)")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="verwijder het raster: de nulhypothese is weer uniform")
+                     ] = False,
 ) -> None:
-    """Import a 100 m grid of dwellings or inhabitants (CBS vierkantstatistieken) as the hotspot null's exposure."""
+    """Importeer een 100 m-raster van woningen of inwoners (CBS-vierkanten) als blootstelling voor de hotspots."""
     from veilig.geo.exposure import read_exposure_file
     from veilig.storage.exposure import clear_exposure, store_exposure
 
@@ -189,25 +207,25 @@ def import_exposure(
 
 
 def demo(
-    out_file: Annotated[Path, typer.Option("--out", help="FILE.csv, FILE.gpkg or FILE.parquet")],
-    seed: Annotated[int, typer.Option(help="random seed; same seed, same file")] = 1,
-    incidents: Annotated[Optional[int], typer.Option(help="number of incidents (default: ~5,000 a year)")] = None,
-    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="first day (default 2023-01-01)")] = None,
-    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="last day (default 2025-12-31)")] = None,
+    out_file: Annotated[Path, typer.Option("--out", help="BESTAND.csv, BESTAND.gpkg of BESTAND.parquet")],
+    seed: Annotated[int, typer.Option(help="startwaarde van het toeval; zelfde seed, zelfde bestand")] = 1,
+    incidents: Annotated[Optional[int], typer.Option(help="aantal incidenten (standaard: ~5.000 per jaar)")] = None,
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="eerste dag (standaard 01-01-2023)")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="laatste dag (standaard 31-12-2025)")] = None,
 ) -> None:
-    """Write a synthetic (demo) incident data set over the real buurten."""
+    """Schrijf een synthetische set incidenten (demodata) over de echte buurten."""
     from veilig.geo.demo import DEFAULT_END, DEFAULT_START, default_demo_size, generate_incidents
     from veilig.geo.io import write_incidents
 
     s: date = parse_date(start, "--start") or DEFAULT_START
     e: date = parse_date(end, "--end") or DEFAULT_END
     if e < s:
-        raise VeiligError(f"--end {e} lies before --start {s}")
+        raise VeiligError(f"--end {e} ligt voor --start {s}")
     n = incidents if incidents is not None else default_demo_size(s, e)
     if not 0 <= n <= 1_000_000:
-        raise VeiligError(f"--incidents must be between 0 and 1,000,000 (got {n})")
+        raise VeiligError(f"--incidents moet tussen 0 en 1.000.000 liggen (niet {n})")
     if out_file.suffix.lower() not in (".csv", ".gpkg", ".parquet"):
-        raise VeiligError(f"--out {out_file.name}: use .csv, .gpkg or .parquet")
+        raise VeiligError(f"--out {out_file.name}: kies .csv, .gpkg of .parquet")
     df = generate_incidents(seed, n, s, e)
     write_incidents(df, out_file)
     table = Table(title=f"Synthetische incidenten, seed {seed}")
@@ -219,10 +237,10 @@ def demo(
 
 
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="bind address (default 127.0.0.1)")] = None,
-    port: Annotated[Optional[int], typer.Option(help="port (default 8000)")] = None,
+    host: Annotated[Optional[str], typer.Option(help="adres om op te luisteren (standaard 127.0.0.1)")] = None,
+    port: Annotated[Optional[int], typer.Option(help="poort (standaard 8000)")] = None,
 ) -> None:
-    """Run the web service. On an empty database it first loads the demo data."""
+    """Start de webdienst. Een lege database krijgt eerst de demodata."""
     import uvicorn
 
     from veilig.settings import get_settings
@@ -252,11 +270,11 @@ def serve(
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply all database migrations (serve and every command also do this on start)."""
+    """Voer alle databasemigraties uit (serve en elk commando doen dat ook bij de start)."""
     from .context import cli_database
 
     db = cli_database()
-    out.print(f"database at head ({db.engine.url.render_as_string(hide_password=True)})")
+    out.print(f"database bijgewerkt ({db.engine.url.render_as_string(hide_password=True)})")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from .tables import console
 
 out = console()
 
-_CLASS_NL = {3: "hot 99%", 2: "hot 95%", 1: "hot 90%", 0: "", -1: "koud 90%", -2: "koud 95%", -3: "koud 99%"}
+_CLASS_NL = {3: "heet 99%", 2: "heet 95%", 1: "heet 90%", 0: "", -1: "koud 90%", -2: "koud 95%", -3: "koud 99%"}
 
 
 def _fmt(value, fmt: str, empty: str = "-") -> str:
@@ -26,30 +26,40 @@ def _fmt(value, fmt: str, empty: str = "-") -> str:
     return format(value, fmt)
 
 
+def _p(value) -> str:
+    """A p-value in Dutch notation: three decimals, ``<0,001`` below that, ``-`` when missing."""
+    try:
+        if value is None or value != value:
+            return "-"
+    except TypeError:
+        return "-"
+    return "<0,001" if float(value) < 0.001 else format(float(value), ".3f").replace(".", ",")
+
+
 def hotspots(
-    category: Annotated[str, typer.Option(help="burglary, drugs or one category (e.g. woninginbraak)")],
-    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="first day (default: first incident)")] = None,
-    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="last day, inclusive (default: last incident)")] = None,
-    raw: Annotated[bool, typer.Option("--raw", help="plain DBSCAN/HDBSCAN clusters (ruwe clustering, no "
-                                                    "significance) instead of significant clusters")] = False,
-    method: Annotated[str, typer.Option(help="with --raw: dbscan or hdbscan")] = "dbscan",
-    eps: Annotated[float, typer.Option(help="with --raw: DBSCAN radius in metres")] = 150.0,
-    min_samples: Annotated[int, typer.Option(help="with --raw: minimum incidents within eps of a core incident")] = 5,
-    cell: Annotated[Optional[float], typer.Option(help="Gi* grid cell size in metres (default 50)")] = None,
+    category: Annotated[str, typer.Option(help="burglary, drugs of één categorie (bijv. woninginbraak)")],
+    start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="eerste dag (standaard: eerste incident)")] = None,
+    end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="laatste dag, inclusief (standaard: laatste incident)")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="ruwe DBSCAN/HDBSCAN-clusters (ruwe clustering, geen "
+                                                    "significantietoets) in plaats van significante clusters")] = False,
+    method: Annotated[str, typer.Option(help="met --raw: dbscan of hdbscan")] = "dbscan",
+    eps: Annotated[float, typer.Option(help="met --raw: DBSCAN-straal in meter")] = 150.0,
+    min_samples: Annotated[int, typer.Option(help="met --raw: minimum aantal incidenten binnen eps van een kernincident")] = 5,
+    cell: Annotated[Optional[float], typer.Option(help="celgrootte van het Gi*-raster in meter (standaard 50)")] = None,
     band: Annotated[Optional[float], typer.Option(
-        help="Gi* distance band in metres (default: chosen from the number of incidents)")] = None,
+        help="Gi*-afstandsband in meter (standaard: gekozen naar het aantal incidenten)")] = None,
     out_file: Annotated[Optional[Path], typer.Option(
-        "--out", help="FILE.geojson (WGS84) or FILE.gpkg (RD New)")] = None,
+        "--out", help="BESTAND.geojson (WGS84) of BESTAND.gpkg (RD New, opgemaakt voor QGIS)")] = None,
     compare: Annotated[Optional[int], typer.Option(
-        help="mark significant cells/clusters as new or persistent against this year (e.g. 2025)")] = None,
+        help="markeer significante cellen/clusters als nieuw of blijvend ten opzichte van dit jaar (bijv. 2025)")] = None,
     previous: Annotated[Optional[tuple[datetime, datetime]], typer.Option(
-        formats=["%Y-%m-%d"], help="the same against START END (instead of --compare)")] = None,
+        formats=["%Y-%m-%d"], help="hetzelfde ten opzichte van START EIND (in plaats van --compare)")] = None,
     with_incidents: Annotated[bool, typer.Option(
-        "--with-incidents", help="add the incident points as a layer to the GeoPackage (analysts; audited)")] = False,
-    wide: Annotated[bool, typer.Option("--wide", help="all columns, however wide the terminal")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as GeoJSON (as --out FILE.geojson)")] = False,
+        "--with-incidents", help="voeg de incidentpunten als laag toe aan de GeoPackage (analisten; geaudit)")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="alle kolommen, hoe smal de terminal ook is")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="het resultaat als GeoJSON (zoals --out BESTAND.geojson)")] = False,
 ) -> None:
-    """Hotspots of a category in a period: clusters, Gi* grid cells and the per-buurt table."""
+    """Hotspots van een categorie in een periode: clusters, Gi*-rastercellen en de tabel per buurt."""
     from veilig.errors import VeiligError
     from veilig.geo.categories import LABELS_NL, resolve_categories
     from veilig.geo.hotspots import HotspotParams
@@ -65,7 +75,7 @@ def hotspots(
     start_d = parse_date(start, "--start")
     end_d = parse_date(end, "--end")
     if start_d and end_d and end_d < start_d:
-        raise VeiligError(f"--end {end_d} lies before --start {start_d}")
+        raise VeiligError(f"--end {end_d} ligt voor --start {start_d}")
     if out_file is not None and out_file.suffix.lower() not in (".geojson", ".json", ".gpkg"):
         raise VeiligError(f"--out: '{out_file.name}' moet eindigen op .geojson of .gpkg")
     if with_incidents and (out_file is None or out_file.suffix.lower() != ".gpkg"):
@@ -98,6 +108,8 @@ def hotspots(
 
     from veilig.geo.exposure import describe
 
+    from .tables import Col, nl_dec, nl_int, print_table
+
     label = LABELS_NL.get(result.category, result.category)
     period = f"{result.start} t/m {result.end}" if result.start else "geen periode"
     rp = result.params
@@ -106,17 +118,15 @@ def hotspots(
             + f", min. {rp.min_samples}; geen significantietoets"
     else:
         how = "groepen Gi*-cellen die na FDR op 95 % heet zijn"
-    out.print(f"[bold]{label}[/bold], {period}: {result.n_incidents} incidenten, "
-              f"{len(result.clusters)} clusters ({how})"
+    out.print(f"[bold]{label}[/bold], {period}: {nl_int(result.n_incidents)} incidenten, "
+              f"{nl_int(len(result.clusters))} clusters ({how})"
               + (" [yellow](synthetische demodata)[/yellow]" if result.synthetic else ""))
     ng, nb = result.null_grid, result.null_buurt
     out.print(f"nulhypothese: raster {describe(ng.get('null_model', ''), ng.get('area_mix', 0.0))} "
               f"('{ng.get('null_model', '')}'); buurten {describe(nb.get('null_model', ''), nb.get('area_mix', 0.0))} "
-              f"('{nb.get('null_model', '')}'); exacte binomiale staart per venster, geen simulaties")
+              f"('{nb.get('null_model', '')}'); exacte binomiale toets per venster, geen simulaties")
     if result.scale is not None:
         out.print(f"schaal: cel {result.scale.cell:g} m, {result.scale.reason_nl}")
-
-    from .tables import Col, nl_dec, nl_int, print_table
 
     if len(result.clusters):
         names = dict(zip(result.buurten["statcode"], result.buurten["statnaam"]))
@@ -124,7 +134,7 @@ def hotspots(
                 Col("ratio", "right"), Col("p (FDR)", "right", 2), Col("opp. ha", "right", 3),
                 Col("eerste", priority=4), Col("laatste", priority=4), Col("buurten")]
         rows = [(r.cluster_id, nl_int(r.n_incidents), nl_dec(r.expected, 1), nl_dec(r.ratio, 1),
-                 _fmt(r.p_value, ".2g"), nl_dec(r.area_m2 / 1e4, 1), r.first_date or "-", r.last_date or "-",
+                 _p(r.p_value), nl_dec(r.area_m2 / 1e4, 1), r.first_date or "-", r.last_date or "-",
                  ", ".join(names.get(b, b) for b in r.buurten[:3]))
                 for r in result.clusters.head(10).itertuples()]
         print_table(cols, rows, title="Clusters (grootste eerst)", wide=wide, out=out)
@@ -152,9 +162,9 @@ def hotspots(
         out.print("Geen incidenten van deze categorie in deze periode: kies een andere periode.")
 
     classes = result.grid["gi_class"].value_counts()
-    hot = ", ".join(f"{int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (3, 2, 1))
-    cold = ", ".join(f"{int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (-3, -2, -1))
-    out.print(f"Gi*-raster {rp.cell:g} m (band {rp.band:g} m, FDR): {len(result.grid)} cellen; "
+    hot = ", ".join(f"{nl_int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (3, 2, 1))
+    cold = ", ".join(f"{nl_int(classes.get(c, 0))} {_CLASS_NL[c]}" for c in (-3, -2, -1))
+    out.print(f"Gi*-raster {rp.cell:g} m (band {rp.band:g} m, FDR): {nl_int(len(result.grid))} cellen; "
               f"hotspots: {hot}; coldspots: {cold}")
     for msg in result.messages:
         out.print(f"[yellow]let op:[/yellow] {msg}")

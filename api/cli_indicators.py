@@ -7,19 +7,27 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-indicators_app = typer.Typer(help="The Programma 5 indicator register: list, record realisations and norms.",
+from .tables import Col, console, print_table
+
+indicators_app = typer.Typer(help="Het indicatorregister van Programma 5: tonen, realisaties en normen vastleggen.",
                              no_args_is_help=True)
-out = Console(soft_wrap=True)  # a message is one line, also in logs and tests
+out = console()
+msg = Console(soft_wrap=True)  # a message of a write command is one line, also in logs and tests
 err = Console(stderr=True, soft_wrap=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="het resultaat als JSON, voor scripts")]
+WideOpt = Annotated[bool, typer.Option("--wide", help="alle kolommen, hoe smal de terminal ook is")]
 
 
 @indicators_app.command("list")
 def list_(
-    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="also write the register as CSV here")] = None,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="schrijf het register ook als CSV naar dit bestand")
+                       ] = None,
+    as_json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
-    """Every indicator with its realisations and norms per year."""
+    """Elke indicator met zijn realisaties en normen per jaar."""
     from veilig.indicators.rules import format_number
     from veilig.indicators.seed import DIRECTIONS
     from veilig.storage import indicators_repo as repo
@@ -28,17 +36,30 @@ def list_(
     from .indicatorviews import indicators_csv
 
     db = cli_database()
-    table = Table(title="Indicatoren Programma 5 Veiligheid")
-    for col in ("code", "naam", "doel", "bron", "richting", "realisaties", "normen"):
-        table.add_column(col)
-    for rec in repo.list_indicators(db):
-        table.add_row(rec.code, rec.name, rec.goal, rec.source, DIRECTIONS.get(rec.direction, rec.direction),
-                      ", ".join(f"{y}: {format_number(v)}" for y, v in sorted(rec.realisations.items()))
-                      or (f"nulmeting {rec.baseline}" if rec.baseline else "-"),
-                      ", ".join(f"{y}: {format_number(v)}" for y, v in sorted(rec.norms.items())) or "-")
-    out.print(table)
+    records = repo.list_indicators(db)
     if csv_out is not None:
         csv_out.write_text(indicators_csv(db), encoding="utf-8")
+    if as_json:
+        import json
+
+        typer.echo(json.dumps([{
+            "code": r.code, "name": r.name, "goal": r.goal, "source": r.source, "unit": r.unit,
+            "direction": r.direction, "baseline": r.baseline,
+            "realisations": {str(y): v for y, v in sorted(r.realisations.items())},
+            "norms": {str(y): v for y, v in sorted(r.norms.items())}} for r in records], ensure_ascii=False))
+        return
+    if not records:
+        out.print("Het register is leeg: er zijn nog geen indicatoren.")
+    else:
+        cols = [Col("code"), Col("naam"), Col("doel", priority=3), Col("bron", priority=2),
+                Col("richting", priority=3), Col("realisaties"), Col("normen")]
+        rows = [(rec.code, rec.name, rec.goal, rec.source, DIRECTIONS.get(rec.direction, rec.direction),
+                 ", ".join(f"{y}: {format_number(v)}" for y, v in sorted(rec.realisations.items()))
+                 or (f"nulmeting {rec.baseline}" if rec.baseline else "-"),
+                 ", ".join(f"{y}: {format_number(v)}" for y, v in sorted(rec.norms.items())) or "-")
+                for rec in records]
+        print_table(cols, rows, title="Indicatoren Programma 5 Veiligheid", wide=wide, out=out)
+    if csv_out is not None:
         out.print(f"CSV geschreven naar {csv_out}")
 
 
@@ -54,34 +75,35 @@ def _record(kind: str, code: str, year: int, value: str, note: str | None) -> No
 
     label = repo.KIND_LABELS[kind]
     was = "geen" if old is None else format_number(old)
-    out.print(f"{code} {year}: {label} {format_number(new)} vastgelegd (was: {was}); de eerdere waarde blijft in de historie")
+    msg.print(f"{code} {year}: {label} {format_number(new)} vastgelegd (was: {was}); de eerdere waarde blijft in de historie")
 
 
 @indicators_app.command("set")
 def set_(
-    code: Annotated[str, typer.Argument(help="indicator code, see 'veilig indicators list'")],
-    year: Annotated[int, typer.Argument(help="year")],
-    value: Annotated[str, typer.Argument(help="realisation, e.g. 112 or 7,8")],
-    note: Annotated[Optional[str], typer.Option(help="explanation kept with the value")] = None,
+    code: Annotated[str, typer.Argument(help="code van de indicator, zie 'veilig indicators list'")],
+    year: Annotated[int, typer.Argument(help="jaar")],
+    value: Annotated[str, typer.Argument(help="realisatie, bijv. 112 of 7,8")],
+    note: Annotated[Optional[str], typer.Option(help="toelichting die bij de waarde bewaard wordt")] = None,
 ) -> None:
-    """Record a realisation (audited; the earlier value stays in the history)."""
+    """Leg een realisatie vast (geaudit; de eerdere waarde blijft in de historie)."""
     _record("realisation", code, year, value, note)
 
 
 @indicators_app.command("norm")
 def norm(
-    code: Annotated[str, typer.Argument(help="indicator code")],
-    year: Annotated[int, typer.Argument(help="year")],
-    value: Annotated[str, typer.Argument(help="norm, e.g. 180 or 7,5")],
-    note: Annotated[Optional[str], typer.Option(help="explanation kept with the value")] = None,
+    code: Annotated[str, typer.Argument(help="code van de indicator")],
+    year: Annotated[int, typer.Argument(help="jaar")],
+    value: Annotated[str, typer.Argument(help="norm, bijv. 180 of 7,5")],
+    note: Annotated[Optional[str], typer.Option(help="toelichting die bij de waarde bewaard wordt")] = None,
 ) -> None:
-    """Record a norm for a year (audited; the earlier value stays in the history)."""
+    """Leg een norm voor een jaar vast (geaudit; de eerdere waarde blijft in de historie)."""
     _record("norm", code, year, value, note)
 
 
 @indicators_app.command("history")
-def history(code: Annotated[str, typer.Argument(help="indicator code")]) -> None:
-    """Every value ever recorded for an indicator: when, by whom, from which source."""
+def history(code: Annotated[str, typer.Argument(help="code van de indicator")], as_json: JsonOpt = False,
+            wide: WideOpt = False) -> None:
+    """Elke waarde die ooit voor een indicator is vastgelegd: wanneer, door wie, uit welke bron."""
     from veilig.indicators.rules import format_number
     from veilig.storage import indicators_repo as repo
 
@@ -89,26 +111,36 @@ def history(code: Annotated[str, typer.Argument(help="indicator code")]) -> None
 
     db = cli_database()
     repo.get_indicator(db, code)
-    table = Table(title=f"Historie {code}")
-    for col in ("vastgelegd", "door", "jaar", "soort", "waarde", "bron"):
-        table.add_column(col)
-    for h in repo.history(db, code):
-        table.add_row(h.recorded_at.strftime("%Y-%m-%d %H:%M"), h.recorded_by, str(h.year),
-                      repo.KIND_LABELS[h.kind], format_number(h.value), h.source)
-    out.print(table)
+    rows = repo.history(db, code)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps([{"recorded_at": h.recorded_at.isoformat(), "recorded_by": h.recorded_by,
+                                "year": h.year, "kind": h.kind, "value": h.value, "source": h.source,
+                                "note": h.note} for h in rows], ensure_ascii=False))
+        return
+    if not rows:
+        out.print(f"Voor {code} is nog niets vastgelegd.")
+        return
+    print_table([Col("vastgelegd"), Col("door"), Col("jaar", "right"), Col("soort"), Col("waarde", "right"),
+                 Col("bron", priority=2), Col("toelichting", priority=3)],
+                [(f"{h.recorded_at:%d-%m-%Y %H:%M}", h.recorded_by, h.year, repo.KIND_LABELS[h.kind],
+                  format_number(h.value), h.source, h.note or "") for h in rows],
+                title=f"Historie {code}", wide=wide, out=out)
 
 
 def import_misdrijven(
-    file: Annotated[Path, typer.Argument(help="CSV of CBS table 47018NED (registered crimes per buurt and month)")],
-    municipality: Annotated[str, typer.Option(help="our municipality code; other municipalities are ignored")] = "GM0637",
-    region_column: Annotated[str, typer.Option(help="column with BU/WK/GM codes")] = "WijkenEnBuurten",
-    period_column: Annotated[str, typer.Option(help="column with 2024MM01-style months")] = "Perioden",
-    type_column: Annotated[str, typer.Option(help="column with the crime-type code")] = "SoortMisdrijf",
-    count_column: Annotated[str, typer.Option(help="column with the count")] = "GeregistreerdeMisdrijven_1",
-    codes: Annotated[Optional[Path], typer.Option(help="code table CSV 'code,category' (default: built in)")] = None,
-    report: Annotated[Optional[Path], typer.Option(help="write every refused row to this CSV")] = None,
+    file: Annotated[Path, typer.Argument(help="CSV van CBS-tabel 47018NED (geregistreerde misdrijven per buurt en "
+                                              "maand)")],
+    municipality: Annotated[str, typer.Option(help="onze gemeentecode; andere gemeenten worden genegeerd")] = "GM0637",
+    region_column: Annotated[str, typer.Option(help="kolom met BU/WK/GM-codes")] = "WijkenEnBuurten",
+    period_column: Annotated[str, typer.Option(help="kolom met maanden als 2024MM01")] = "Perioden",
+    type_column: Annotated[str, typer.Option(help="kolom met de code van de soort misdrijf")] = "SoortMisdrijf",
+    count_column: Annotated[str, typer.Option(help="kolom met het aantal")] = "GeregistreerdeMisdrijven_1",
+    codes: Annotated[Optional[Path], typer.Option(help="codetabel CSV 'code,category' (standaard: ingebouwd)")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="schrijf elke geweigerde rij naar deze CSV")] = None,
 ) -> None:
-    """Import police open data (registered crimes per buurt and month): all rows or none."""
+    """Importeer open data van de politie (geregistreerde misdrijven per buurt en maand): alle rijen of geen."""
     from veilig.csvout import write_csv
     from veilig.errors import VeiligError
     from veilig.geo.neighbourhoods import load_buurten
@@ -146,7 +178,7 @@ def import_misdrijven(
             err.print(f"  ... en nog {len(read.errors) - 200} (gebruik --report FILE)")
         raise typer.Exit(1)
     rep = repo.store_police(cli_database(), cli_principal(), read)
-    out.print(f"{file.name}: geïmporteerd (import {rep.import_id}); {summary}")
+    msg.print(f"{file.name}: geïmporteerd (import {rep.import_id}); {summary}")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,11 +11,11 @@ from veilig.dates import parse_date
 
 from veilig.errors import VeiligError
 
-map_app = typer.Typer(help="Write a map as a self-contained HTML file (Leaflet from ./static next to it).",
+map_app = typer.Typer(help="Schrijf een kaart als zelfstandig HTML-bestand (Leaflet uit ./static ernaast).",
                       no_args_is_help=True)
 
-RoleOpt = Annotated[str, typer.Option("--role", help="whose view: analyst (with incident points), planner, subsidy")]
-OutOpt = Annotated[Path, typer.Option("--out", help="FILE.html")]
+RoleOpt = Annotated[str, typer.Option("--role", help="wiens weergave: analyst (met incidentpunten), planner, subsidy")]
+OutOpt = Annotated[Path, typer.Option("--out", help="BESTAND.html")]
 
 
 def _write(html: str, out: Path) -> None:
@@ -23,10 +23,10 @@ def _write(html: str, out: Path) -> None:
     import shutil
 
     if out.suffix.lower() != ".html":
-        raise VeiligError(f"--out {out.name}: the map is written as .html")
+        raise VeiligError(f"--out {out.name}: de kaart wordt als .html geschreven")
     vendor = Path(__file__).parent / "static" / "vendor"
     if not vendor.exists():
-        raise VeiligError("Leaflet is not installed in api/static/vendor: run scripts/setup.sh")
+        raise VeiligError("Leaflet staat niet in api/static/vendor: draai scripts/setup.sh")
     # The page refers to /static/...; rewrite to a relative folder next to the file.
     html = html.replace('"/static/', '"static/').replace("'/static/", "'static/")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -44,17 +44,17 @@ def _settings():
 @map_app.command("hotspots")
 def map_hotspots(
     out: OutOpt,
-    category: Annotated[str, typer.Option(help="burglary, drugs or a category")] = "drugs",
+    category: Annotated[str, typer.Option(help="burglary, drugs of een categorie")] = "drugs",
     start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
     end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
     role: RoleOpt = "planner",
 ) -> None:
-    """Hotspot map: buurt choropleth, clusters, Gi* cells (and incident points for --role analyst)."""
+    """Hotspotkaart: buurten gekleurd naar aantal, clusters, Gi*-cellen (en incidentpunten bij --role analyst)."""
     from .context import cli_database
     from .mapviews import hotspot_map_html
 
     if role not in ("analyst", "planner"):
-        raise VeiligError("--role: the hotspot map is for analyst or planner")
+        raise VeiligError("--role: de hotspotkaart is voor analyst of planner")
     db = cli_database()
     html = hotspot_map_html(db, _settings(), role, category,
                             parse_date(start, "--start"), parse_date(end, "--end"))
@@ -68,9 +68,9 @@ def map_hotspots(
 @map_app.command("subsidy")
 def map_subsidy(
     out: OutOpt,
-    pilot_id: Annotated[Optional[int], typer.Option(help="default: the open pilot")] = None,
+    pilot_id: Annotated[Optional[int], typer.Option(help="standaard: de open pilot")] = None,
 ) -> None:
-    """Subsidy map: grants and euros per buurt beside burglaries, and the budget."""
+    """Subsidiekaart: toekenningen en euro's per buurt naast de inbraken, en het budget."""
     from .context import cli_database
     from .mapviews import subsidy_map_html
 
@@ -81,14 +81,14 @@ def map_subsidy(
 def map_rhythm(
     out: OutOpt,
     theme: Annotated[str, typer.Option(help="jeugd, alcohol, evenementen, ondermijning, wijkzorg, meldingen, inbraak")] = "jeugd",
-    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W10 (default: the week after the data)")] = None,
+    week: Annotated[Optional[str], typer.Option(help="ISO-week, bijv. 2026-W10 (standaard: de week na de data)")] = None,
     weekday: Annotated[int, typer.Option(min=0, max=6, help="0 = maandag")] = 4,
-    shift: Annotated[Optional[str], typer.Option(help="e.g. 16-24")] = None,
-    pairs: Annotated[int, typer.Option(help="boa pairs per shift")] = 3,
-    area: Annotated[Optional[str], typer.Option(help="area id for the heat table (default: the top one)")] = None,
+    shift: Annotated[Optional[str], typer.Option(help="bijv. 16-24")] = None,
+    pairs: Annotated[int, typer.Option(help="boa-koppels per dienst")] = 3,
+    area: Annotated[Optional[str], typer.Option(help="gebied voor de warmtetabel (standaard: het bovenste)")] = None,
     role: RoleOpt = "planner",
 ) -> None:
-    """Ritme van de Stad: the ranked areas of a shift and the rhythm of one area."""
+    """Ritme van de Stad: de gebieden van een dienst op volgorde en het ritme van één gebied."""
     from .context import cli_database
     from .mapviews import rhythm_map_html
 

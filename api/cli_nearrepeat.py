@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from veilig.errors import VeiligError
 
-out = Console()
-app = typer.Typer(help="Near repeats: Knox test and burglary alert zones.", invoke_without_command=True,
+from .tables import Col, console, nl_int, print_table
+
+out = console()
+app = typer.Typer(help="Near repeats: de Knox-test en de zones van het inbraakalert.", invoke_without_command=True,
                   no_args_is_help=False)
 
 _OUT_SUFFIXES = (".csv", ".json", ".html")
@@ -24,7 +24,7 @@ def _nl(v: float, decimals: int) -> str:
     return f"{v:,.{decimals}f}".replace(",", "_").replace(".", ",").replace("_", ".")
 
 
-def print_result(result, alpha: float = 0.05) -> None:
+def print_result(result, alpha: float = 0.05, wide: bool = False) -> None:
     """Ratio and significance tables (significant cells marked) and the Dutch summary."""
     from veilig.geo.nearrepeat import column_labels, row_labels, summary_nl
 
@@ -37,14 +37,11 @@ def print_result(result, alpha: float = 0.05) -> None:
                         lambda r, c: _nl(float(result.p_value[r, c]), 3) + (" *" if sig[r, c] else "")),
                        ("Paren waargenomen / verwacht",
                         lambda r, c: f"{int(result.observed[r, c])} / {_nl(float(result.expected[r, c]), 1)}")):
-        t = Table(title=title)
-        t.add_column("afstand \\ tijd")
-        for c in cols:
-            t.add_column(c, justify="right")
-        for r, label in enumerate(rows):
-            t.add_row(label, *[fmt(r, c) for c in range(len(cols))])
-        out.print(t)
-    out.print(f"{result.n_events} gebeurtenissen, {result.n_pairs} paren, {result.iterations} permutaties "
+        print_table([Col("afstand \\ tijd"), *(Col(c, "right") for c in cols)],
+                    [(label, *[fmt(r, c) for c in range(len(cols))]) for r, label in enumerate(rows)],
+                    title=title, wide=wide, out=out)
+    out.print(f"{nl_int(result.n_events)} gebeurtenissen, {nl_int(result.n_pairs)} paren, "
+              f"{nl_int(result.iterations)} permutaties "
               f"(seed {result.seed}); {result.bands.interval_note()}.", highlight=False)
     for note in result.notes:
         out.print(f"[yellow]let op:[/yellow] {note}")
@@ -70,23 +67,29 @@ def write_result(result, path: Path, subtitle: str | None = None) -> None:
 @app.callback()
 def nearrepeat(
     ctx: typer.Context,
-    category: Annotated[str, typer.Option(help="burglary, woninginbraak, inbraak_schuur or another category "
-                                               "(database mode)")] = "burglary",
-    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="first day")] = None,
-    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="last day, inclusive")] = None,
+    category: Annotated[str, typer.Option(help="burglary, woninginbraak, inbraak_schuur of een andere categorie "
+                                               "(databasemodus)")] = "burglary",
+    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], metavar="DATUM",
+                                                      help="eerste dag, JJJJ-MM-DD")] = None,
+    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], metavar="DATUM",
+                                                    help="laatste dag, inclusief")] = None,
     input_file: Annotated[Optional[Path], typer.Option(
-        "--input", help="calculator mode: a CSV with x, y (metres, projected CRS) and occurred_at")] = None,
-    spatial_band: Annotated[float, typer.Option(help="width of a distance band in metres")] = 100.0,
-    spatial_bands: Annotated[int, typer.Option(help="number of distance bands")] = 3,
-    temporal_band: Annotated[int, typer.Option(help="width of a time band in days")] = 7,
-    temporal_bands: Annotated[int, typer.Option(help="number of time bands")] = 2,
-    iterations: Annotated[int, typer.Option(help="Monte Carlo permutations (1..99999)")] = 999,
-    seed: Annotated[int, typer.Option(help="random seed: same seed, same numbers")] = 0,
+        "--input", help="rekenmodus: een CSV met x, y (meter, geprojecteerd CRS) en occurred_at")] = None,
+    spatial_band: Annotated[float, typer.Option(help="breedte van een afstandsband in meter")] = 100.0,
+    spatial_bands: Annotated[int, typer.Option(help="aantal afstandsbanden")] = 3,
+    temporal_band: Annotated[int, typer.Option(help="breedte van een tijdsband in dagen")] = 7,
+    temporal_bands: Annotated[int, typer.Option(help="aantal tijdsbanden")] = 2,
+    iterations: Annotated[int, typer.Option(help="Monte Carlo-permutaties (1..99999)")] = 999,
+    seed: Annotated[int, typer.Option(help="startwaarde van het toeval: zelfde seed, zelfde getallen")] = 0,
     nrc_compatible: Annotated[bool, typer.Option(
-        "--nrc-compatible", help="the Near Repeat Calculator's shifted bands [a-1, b)")] = False,
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="FILE.csv, FILE.json or FILE.html")] = None,
+        "--nrc-compatible", help="de verschoven banden [a-1, b) van de Near Repeat Calculator")] = False,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="BESTAND.csv, BESTAND.json of BESTAND.html")
+                        ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="het resultaat als JSON (zoals --out BESTAND.json)")
+                       ] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="alle kolommen, hoe smal de terminal ook is")] = False,
 ) -> None:
-    """The Knox test for near repeats on the database (a category and period) or on a CSV file."""
+    """De Knox-test op near repeats in de database (een categorie en periode) of in een CSV-bestand."""
     if ctx.invoked_subcommand is not None:
         return
     from veilig.geo.nearrepeat import KnoxBands, check_iterations, knox_test, read_events_csv
@@ -116,8 +119,14 @@ def nearrepeat(
         label = LABELS_NL.get(category.strip().lower(), category)
         subtitle = f"{label}, {_day(result.first_day)} t/m {_day(result.last_day)}" + (
             " (synthetische demodata)" if synthetic else "")
-        out.print(f"[bold]{subtitle}[/bold]", highlight=False)
-    print_result(result)
+        if not as_json:
+            out.print(f"[bold]{subtitle}[/bold]", highlight=False)
+    if as_json:
+        if out_file is not None:
+            write_result(result, out_file, subtitle)
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, sort_keys=True))
+        return
+    print_result(result, wide=wide)
     if out_file is not None:
         write_result(result, out_file, subtitle)
         out.print(f"geschreven: {out_file}")
@@ -131,24 +140,34 @@ def _day(day: int | None) -> str:
 
 @app.command("zones")
 def zones(
-    on: Annotated[datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="the day of the alert")],
-    radius: Annotated[Optional[float], typer.Option(help="zone radius in metres (default: from the analysis)")] = None,
-    days: Annotated[Optional[int], typer.Option(help="zone lifetime in days (default: from the analysis)")] = None,
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="zones as FILE.geojson (WGS84) or FILE.csv")] = None,
+    on: Annotated[datetime, typer.Option("--date", formats=["%Y-%m-%d"], metavar="DATUM",
+                                         help="de dag van het alert, JJJJ-MM-DD")],
+    radius: Annotated[Optional[float], typer.Option(help="straal van een zone in meter (standaard: uit de analyse)")
+                      ] = None,
+    days: Annotated[Optional[int], typer.Option(help="looptijd van een zone in dagen (standaard: uit de analyse)")
+                    ] = None,
+    out_file: Annotated[Optional[Path], typer.Option(
+        "--out", help="de zones als BESTAND.geojson (WGS84), BESTAND.gpkg (RD New, opgemaakt voor QGIS) "
+                      "of BESTAND.csv")] = None,
     outreach_file: Annotated[Optional[Path], typer.Option(
-        "--outreach", help="the postcode list for a buurtbrief mailing, FILE.csv")] = None,
+        "--outreach", help="de postcodelijst voor een buurtbrief, BESTAND.csv")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="de zones als GeoJSON (WGS84, zoals --out BESTAND.geojson)")
+                       ] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="alle kolommen, hoe smal de terminal ook is")] = False,
 ) -> None:
-    """The burglary alert zones active on a date, with their buurten, postcodes and expiry."""
+    """De zones van het inbraakalert die op een datum actief zijn, met buurten, postcodes en einddatum."""
     from veilig.csvout import frame_csv
     from veilig.geo.neighbourhoods import load_buurten
     from veilig.storage.auth import audit, cli_principal
 
     from .context import cli_database
-    from .nearrepeat_service import active_zones, outreach, window_text, zone_window
+    from .exports import ZONE_SUFFIXES, write_zones_file
+    from .nearrepeat_service import active_zones, outreach, window_text, zone_window, zones_synthetic
 
-    for name, f, ok in (("--out", out_file, (".geojson", ".json", ".csv")), ("--outreach", outreach_file, (".csv",))):
+    for name, f, ok in (("--out", out_file, ZONE_SUFFIXES), ("--outreach", outreach_file, (".csv",))):
         if f is not None and f.suffix.lower() not in ok:
-            raise VeiligError(f"{name}: '{f.name}' moet eindigen op {' of '.join(ok)}")
+            raise VeiligError(f"{name}: '{f.name}' moet eindigen op {', '.join(ok[:-1]) + ' of ' if ok[:-1] else ''}"
+                              f"{ok[-1]}")
     if (radius is None) != (days is None):
         raise VeiligError("geef --radius en --days samen, of geen van beide (dan uit de analyse)")
     db = cli_database()
@@ -157,30 +176,37 @@ def zones(
     zones_gdf, window = active_zones(db, day, window)
     # Zones are discs around burglary addresses: incident-level data, so the read is audited.
     audit(db, cli_principal(), "read_nearrepeat_zones", f"zones {day}", f"{len(zones_gdf)} zones")
-    names = dict(zip(load_buurten()["statcode"], load_buurten()["statnaam"]))
-    out.print(f"[bold]Inbraakalert {day:%d-%m-%Y}[/bold]: {len(zones_gdf)} actieve zones. {window_text(window)}",
-              highlight=False)
+    buurten = load_buurten()
+    names = dict(zip(buurten["statcode"], buurten["statnaam"]))
     table, note = outreach(db, zones_gdf)
+    if out_file is not None:
+        meta = {"date": day.isoformat(), "category": "burglary", "radius_m": window.radius_m, "days": window.days,
+                "window_source": window.source, "n_zones": len(zones_gdf),
+                "rule": "a burglary on day b spans a disc of radius_m metres, active from b up to and including "
+                        "b + days; the discs of one day are merged",
+                "synthetic": zones_synthetic(db, day, window), "crs": "EPSG:28992"}
+        write_zones_file(zones_gdf, out_file, metadata=meta, names=names)
+    if as_json:
+        flat = zones_gdf.assign(burglary_date=zones_gdf["burglary_date"].astype(str),
+                                expires_on=zones_gdf["expires_on"].astype(str))
+        typer.echo(flat.to_crs(4326).to_json(drop_id=True))
+        return
+    out.print(f"[bold]Inbraakalert {day:%d-%m-%Y}[/bold]: {nl_int(len(zones_gdf))} actieve zones. "
+              f"{window_text(window)}", highlight=False)
     pcs = table.groupby("zone_id")["postcode"].apply(list).to_dict() if len(table) else {}
-    t = Table()
-    for col in ("zone", "inbraakdatum", "verloopt na", "inbraken", "buurten", "postcodes"):
-        t.add_column(col)
+    rows = []
     for z in zones_gdf.itertuples():
         codes = pcs.get(z.zone_id, [])
-        t.add_row(z.zone_id, f"{z.burglary_date:%d-%m-%Y}", f"{z.expires_on:%d-%m-%Y}", str(z.n_incidents),
-                  ", ".join(names.get(b, b) for b in z.buurten),
-                  ", ".join(codes[:8]) + (f" (+{len(codes) - 8})" if len(codes) > 8 else ""))
-    out.print(t)
+        rows.append((z.zone_id, f"{z.burglary_date:%d-%m-%Y}", f"{z.expires_on:%d-%m-%Y}", nl_int(z.n_incidents),
+                     ", ".join(names.get(b, b) for b in z.buurten),
+                     ", ".join(codes[:8]) + (f" (+{len(codes) - 8})" if len(codes) > 8 else "")))
+    if rows:
+        print_table([Col("zone"), Col("inbraakdatum", priority=3), Col("verloopt na"), Col("inbraken", "right"),
+                     Col("buurten"), Col("postcodes", priority=2)], rows, wide=wide, out=out)
+    else:
+        out.print("Geen actieve zones op deze datum: er is binnen de looptijd geen inbraak geweest.", highlight=False)
     out.print(note, highlight=False)
     if out_file is not None:
-        if out_file.suffix.lower() == ".csv":
-            flat = zones_gdf.drop(columns="geometry").assign(buurten=[",".join(b) for b in zones_gdf["buurten"]])
-            out_file.write_text(frame_csv(flat), encoding="utf-8")
-        else:
-            gj = zones_gdf.assign(buurten=[",".join(b) for b in zones_gdf["buurten"]],
-                                  burglary_date=zones_gdf["burglary_date"].astype(str),
-                                  expires_on=zones_gdf["expires_on"].astype(str)).to_crs(4326)
-            out_file.write_text(gj.to_json(drop_id=True), encoding="utf-8")
         out.print(f"geschreven: {out_file}")
     if outreach_file is not None:
         outreach_file.write_text(frame_csv(table), encoding="utf-8")

@@ -19,10 +19,10 @@ def rhythm(
     theme: Annotated[str, typer.Option(help="jeugd, alcohol, evenementen, ondermijning, wijkzorg, meldingen, inbraak")],
     start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
     end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
-    buurt: Annotated[Optional[str], typer.Option(help="statcode, e.g. BU06370002")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the JSON of GET /api/v1/rhythm")] = False,
+    buurt: Annotated[Optional[str], typer.Option(help="statcode, bijv. BU06370002")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="de JSON van GET /api/v1/rhythm, voor scripts")] = False,
 ) -> None:
-    """The weekday x hour rhythm of a theme (local time), with the cells that stand out."""
+    """Het ritme van een thema per weekdag en uur (lokale tijd), met de cellen die opvallen."""
     from veilig.geo import calendar_nl as cal
     from veilig.geo.rhythm import rhythm as compute_rhythm
     from veilig.geo.rhythm import theme_categories
@@ -62,16 +62,16 @@ def rhythm(
 
 def plan(
     theme: Annotated[str, typer.Option(help="jeugd, alcohol, evenementen, ondermijning, wijkzorg, meldingen, inbraak")],
-    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W10")] = None,
-    day: Annotated[Optional[str], typer.Option("--date", metavar="DATUM", help="plan one day")] = None,
+    week: Annotated[Optional[str], typer.Option(help="ISO-week, bijv. 2026-W10")] = None,
+    day: Annotated[Optional[str], typer.Option("--date", metavar="DATUM", help="plan één dag")] = None,
     start: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
     end: Annotated[Optional[str], typer.Option(metavar="DATUM", help="DD-MM-JJJJ of JJJJ-MM-DD")] = None,
-    pairs: Annotated[int, typer.Option(help="boa pairs per shift")] = 2,
-    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="write the plan as CSV")] = None,
-    wide: Annotated[bool, typer.Option("--wide", help="all columns, however wide the terminal")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
+    pairs: Annotated[int, typer.Option(help="boa-koppels per dienst")] = 2,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="schrijf het plan als CSV")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="alle kolommen, hoe smal de terminal ook is")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="het plan als JSON, voor scripts")] = False,
 ) -> None:
-    """Shift plan: the areas per shift, and how the same method did on the previous period."""
+    """Dienstenplan: de gebieden per dienst, en hoe dezelfde methode het deed in de vorige periode."""
     from .context import cli_database
     from .routes.rhythm import plan_for
     from .services import check_period

@@ -21,10 +21,10 @@ subsidy_app = typer.Typer(
 
 KeyOpt = Annotated[
     Optional[str],
-    typer.Option("--key", help="idempotency key: repeating the command with the same key changes nothing"),
+    typer.Option("--key", help="idempotentiesleutel: hetzelfde commando met dezelfde sleutel verandert niets meer"),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON")]
-PilotOpt = Annotated[Optional[int], typer.Option("--pilot-id", help="default: the open pilot")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="het resultaat als JSON, voor scripts")]
+PilotOpt = Annotated[Optional[int], typer.Option("--pilot-id", help="standaard: de open pilot")]
 
 
 def _db():
@@ -109,34 +109,34 @@ def _application_fields(
     )
 
 
-NameOpt = Annotated[Optional[str], typer.Option("--name", help="applicant's name")]
-PostcodeOpt = Annotated[Optional[str], typer.Option("--postcode", help="e.g. '2711 AB'")]
-NumberOpt = Annotated[Optional[int], typer.Option("--house-number")]
-AdditionOpt = Annotated[Optional[str], typer.Option("--addition", help="house number addition")]
-BuurtOpt = Annotated[Optional[str], typer.Option("--buurt", help="statcode, e.g. BU06370101 (unless the postcode table knows)")]
-ObjectOpt = Annotated[Optional[str], typer.Option("--object-type", help="woning or schuur")]
-InvoiceOpt = Annotated[Optional[str], typer.Option("--invoice", help="invoice amount: cents (80000) or euros (800,00)")]
-InvoiceDateOpt = Annotated[Optional[str], typer.Option("--invoice-date", help="YYYY-MM-DD")]
-ProductOpt = Annotated[Optional[list[str]], typer.Option("--product", help="a product with SKG stars or PKVW; repeat")]
-IbanOpt = Annotated[Optional[str], typer.Option("--iban")]
+NameOpt = Annotated[Optional[str], typer.Option("--name", help="naam van de aanvrager")]
+PostcodeOpt = Annotated[Optional[str], typer.Option("--postcode", help="bijv. '2711 AB'")]
+NumberOpt = Annotated[Optional[int], typer.Option("--house-number", help="huisnummer")]
+AdditionOpt = Annotated[Optional[str], typer.Option("--addition", help="toevoeging bij het huisnummer")]
+BuurtOpt = Annotated[Optional[str], typer.Option("--buurt", help="statcode, bijv. BU06370101 (tenzij de postcodetabel hem kent)")]
+ObjectOpt = Annotated[Optional[str], typer.Option("--object-type", help="woning of schuur")]
+InvoiceOpt = Annotated[Optional[str], typer.Option("--invoice", help="factuurbedrag: centen (80000) of euro's (800,00)")]
+InvoiceDateOpt = Annotated[Optional[str], typer.Option("--invoice-date", help="factuurdatum, JJJJ-MM-DD")]
+ProductOpt = Annotated[Optional[list[str]], typer.Option("--product", help="een product met SKG-sterren of PKVW; herhaal voor meer")]
+IbanOpt = Annotated[Optional[str], typer.Option("--iban", help="IBAN voor de uitbetaling")]
 
 
 @subsidy_app.command("pilot")
 def pilot_cmd(
-    name: Annotated[str, typer.Option("--name")],
-    budget: Annotated[str, typer.Option("--budget", help="cents (5000000) or euros (50.000,00)")],
-    opens: Annotated[str, typer.Option("--opens", help="first day, YYYY-MM-DD")],
-    closes: Annotated[str, typer.Option("--closes", help="last day, YYYY-MM-DD")],
-    percentage: Annotated[int, typer.Option("--percentage", help="grant as % of the invoice")] = 50,
-    max_grant: Annotated[str, typer.Option("--max-grant", help="cap per address: cents or euros")] = "25000",
-    waiting_list: Annotated[bool, typer.Option("--waiting-list/--no-waiting-list")] = False,
-    object_types: Annotated[str, typer.Option("--object-types")] = "woning,schuur",
-    postcodes: Annotated[str, typer.Option("--postcodes", help="four-digit postcode areas")] = "2711-2729",
-    buurten: Annotated[Optional[str], typer.Option("--buurten", help="comma-separated statcodes; default all")] = None,
+    name: Annotated[str, typer.Option("--name", help="naam van de pilot")],
+    budget: Annotated[str, typer.Option("--budget", help="centen (5000000) of euro's (50.000,00)")],
+    opens: Annotated[str, typer.Option("--opens", help="eerste dag, JJJJ-MM-DD")],
+    closes: Annotated[str, typer.Option("--closes", help="laatste dag, JJJJ-MM-DD")],
+    percentage: Annotated[int, typer.Option("--percentage", help="subsidie als % van de factuur")] = 50,
+    max_grant: Annotated[str, typer.Option("--max-grant", help="maximum per adres: centen of euro's")] = "25000",
+    waiting_list: Annotated[bool, typer.Option("--waiting-list/--no-waiting-list", help="met of zonder wachtlijst als het budget op is")] = False,
+    object_types: Annotated[str, typer.Option("--object-types", help="soorten object, gescheiden door komma's")] = "woning,schuur",
+    postcodes: Annotated[str, typer.Option("--postcodes", help="viercijferige postcodegebieden")] = "2711-2729",
+    buurten: Annotated[Optional[str], typer.Option("--buurten", help="statcodes, gescheiden door komma's; standaard alle")] = None,
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Open a pilot with its budget and grant rule."""
+    """Open een pilot met zijn budget en subsidieregel."""
     spec = _model(
         PilotIn,
         name=name,
@@ -163,13 +163,13 @@ def pilot_cmd(
 
 @subsidy_app.command("top-up")
 def top_up_cmd(
-    amount: Annotated[str, typer.Argument(help="cents or euros")],
-    memo: Annotated[Optional[str], typer.Option("--memo", help="why, e.g. the council decision")] = None,
+    amount: Annotated[str, typer.Argument(help="centen of euro's")],
+    memo: Annotated[Optional[str], typer.Option("--memo", help="waarom, bijv. het raadsbesluit")] = None,
     pilot_id: PilotOpt = None,
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Raise the budget (a top-up entry; the budget itself is never edited)."""
+    """Verhoog het budget (een ophoogboeking; het budget zelf wordt nooit bewerkt)."""
     result = _repo().top_up(_db(), parse_amount_cents(amount), pilot_id=pilot_id, memo=memo, idempotency_key=key)
     _print_json(result) if as_json else _print_budget(result)
 
@@ -190,7 +190,7 @@ def apply_cmd(
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Register an application; a complete one is decided at once."""
+    """Registreer een aanvraag; over een volledige wordt meteen besloten."""
     fields = _application_fields(name, postcode, house_number, addition, buurt, object_type, invoice, invoice_date, product, iban)
     _print_application(_repo().apply(_db(), fields, pilot_id=pilot_id, idempotency_key=key), as_json)
 
@@ -211,57 +211,58 @@ def complete_cmd(
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Supply what a received application still misses; once complete it is decided."""
+    """Vul aan wat een ontvangen aanvraag nog mist; zodra die volledig is, wordt besloten."""
     fields = _application_fields(name, postcode, house_number, addition, buurt, object_type, invoice, invoice_date, product, iban)
     _print_application(_repo().complete(_db(), application_id, fields, idempotency_key=key), as_json)
 
 
 @subsidy_app.command("approve")
 def approve_cmd(application_id: Annotated[int, typer.Argument()], key: KeyOpt = None, as_json: JsonOpt = False) -> None:
-    """Approve a reserved grant."""
+    """Keur een gereserveerde subsidie goed."""
     _print_application(_repo().approve(_db(), application_id, idempotency_key=key), as_json)
 
 
 @subsidy_app.command("reject")
 def reject_cmd(
     application_id: Annotated[int, typer.Argument()],
-    reason: Annotated[str, typer.Option("--reason", help="why (shown in the decision trail)")],
+    reason: Annotated[str, typer.Option("--reason", help="waarom (staat in het besluitspoor)")],
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Reject an application that is not paid; its reservation is released."""
+    """Wijs een niet-uitbetaalde aanvraag af; de reservering vervalt."""
     _print_application(_repo().reject(_db(), application_id, reason, idempotency_key=key), as_json)
 
 
 @subsidy_app.command("withdraw")
 def withdraw_cmd(
     application_id: Annotated[int, typer.Argument()],
-    reason: Annotated[Optional[str], typer.Option("--reason")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="waarom (staat in het besluitspoor)")] = None,
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Withdraw an application (the applicant's wish); its reservation is released."""
+    """Trek een aanvraag in (op verzoek van de aanvrager); de reservering vervalt."""
     _print_application(_repo().withdraw(_db(), application_id, reason, idempotency_key=key), as_json)
 
 
 @subsidy_app.command("pay")
 def pay_cmd(
     application_id: Annotated[int, typer.Argument()],
-    iban: Annotated[Optional[str], typer.Option("--iban", help="when the application has none")] = None,
+    iban: Annotated[Optional[str], typer.Option("--iban", help="als de aanvraag er geen heeft")] = None,
     key: KeyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Pay an approved grant: the reservation becomes a payout."""
+    """Betaal een goedgekeurde subsidie uit: de reservering wordt een uitbetaling."""
     _print_application(_repo().pay(_db(), application_id, iban=iban, idempotency_key=key), as_json)
 
 
 @subsidy_app.command("status")
 def status_cmd(
     pilot_id: PilotOpt = None,
-    per_buurt: Annotated[bool, typer.Option("--per-buurt", help="grants and euros per buurt")] = False,
+    per_buurt: Annotated[bool, typer.Option("--per-buurt", help="toekenningen en euro's per buurt")] = False,
     as_json: JsonOpt = False,
+    wide: Annotated[bool, typer.Option("--wide", help="alle kolommen, hoe smal de terminal ook is")] = False,
 ) -> None:
-    """Budget (total, reserved, paid, remaining), projected exhaustion date, applications per status."""
+    """Budget (totaal, gereserveerd, uitbetaald, beschikbaar), verwachte uitputtingsdatum, aanvragen per status."""
     repo, db = _repo(), _db()
     report = repo.status_report(db, pilot_id)
     rows = repo.buurt_report(db, report.pilot.id) if per_buurt else []
@@ -278,16 +279,22 @@ def status_cmd(
     counts = ", ".join(f"{label(s)} {n}" for s, n in report.counts.items())
     typer.echo(textwrap.fill(counts, width=max(40, terminal_width()), initial_indent="  aanvragen: ",
                              subsequent_indent="    "))
-    for r in rows:
-        typer.echo(
-            f"  {r.buurt} {r.statnaam or '':<28} aanvragen {r.applications:>4}  toekenningen {r.grants:>4}  "
-            f"gereserveerd {format_euros(r.reserved_cents):>14}  uitbetaald {format_euros(r.paid_cents):>14}"
-        )
+    if per_buurt:
+        from .tables import Col, nl_int, print_table
+
+        if not rows:
+            typer.echo("Nog geen aanvragen per buurt.")
+            return
+        print_table([Col("buurt", priority=3), Col("naam"), Col("aanvragen", "right"), Col("toekenningen", "right", 2),
+                     Col("gereserveerd", "right"), Col("uitbetaald", "right")],
+                    [(r.buurt, r.statnaam or "-", nl_int(r.applications), nl_int(r.grants),
+                      format_euros(r.reserved_cents), format_euros(r.paid_cents)) for r in rows],
+                    title="Per buurt", wide=wide)
 
 
 @subsidy_app.command("show")
 def show_cmd(application_id: Annotated[int, typer.Argument()], as_json: JsonOpt = False) -> None:
-    """One application and its full decision trail."""
+    """Eén aanvraag en haar volledige besluitspoor."""
     repo, db = _repo(), _db()
     app, trail = repo.get_application(db, application_id), repo.decision_trail(db, application_id)
     _audit(db, "subsidy_read_application", f"application {application_id}")
@@ -306,11 +313,11 @@ def show_cmd(application_id: Annotated[int, typer.Argument()], as_json: JsonOpt 
 @subsidy_app.command("list")
 def list_cmd(
     pilot_id: PilotOpt = None,
-    status: Annotated[Optional[str], typer.Option("--status")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="alleen aanvragen met deze status")] = None,
     as_json: JsonOpt = False,
-    wide: Annotated[bool, typer.Option("--wide", help="all columns, however wide the terminal")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="alle kolommen, hoe smal de terminal ook is")] = False,
 ) -> None:
-    """Applications in order of receipt."""
+    """De aanvragen in volgorde van ontvangst."""
     from veilig.ledger.status import Status
 
     if status is not None and status not in {s.value for s in Status}:
@@ -337,11 +344,11 @@ def list_cmd(
 
 @subsidy_app.command("export")
 def export_cmd(
-    out: Annotated[Optional[Path], typer.Option("--out", help="CSV file; default: standard output")] = None,
-    entries: Annotated[bool, typer.Option("--entries", help="the ledger entries instead of the applications")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="CSV-bestand; standaard: de standaarduitvoer")] = None,
+    entries: Annotated[bool, typer.Option("--entries", help="de boekingen in plaats van de aanvragen")] = False,
     pilot_id: PilotOpt = None,
 ) -> None:
-    """CSV for finance (semicolon-separated; cents and euros with a decimal comma)."""
+    """CSV voor financiën (puntkomma als scheidingsteken; centen en euro's met decimale komma)."""
     repo, db = _repo(), _db()
     csv_text = repo.export_entries_csv(db, pilot_id) if entries else repo.export_applications_csv(db, pilot_id)
     _audit(db, "subsidy_export", f"pilot {pilot_id or 'open'}", "entries" if entries else "applications")
@@ -353,8 +360,8 @@ def export_cmd(
 
 
 @subsidy_app.command("import-postcodes")
-def import_postcodes_cmd(file: Annotated[Path, typer.Argument(help="CBS postcode-huisnummer-buurt CSV")]) -> None:
-    """Load the CBS postcode-huisnummer-buurt table: the buurt of an address then comes from it."""
+def import_postcodes_cmd(file: Annotated[Path, typer.Argument(help="CSV met de CBS-tabel postcode-huisnummer-buurt")]) -> None:
+    """Laad de CBS-tabel postcode-huisnummer-buurt: de buurt van een adres komt dan daaruit."""
     if not file.is_file():
         raise VeiligError(f"bestand {file} bestaat niet")
     result = _repo().import_postcodes(_db(), file.read_text(encoding="utf-8-sig"))
@@ -366,7 +373,7 @@ def import_postcodes_cmd(file: Annotated[Path, typer.Argument(help="CBS postcode
 
 @subsidy_app.command("verify")
 def verify_cmd(pilot_id: PilotOpt = None) -> None:
-    """Replay the ledger from its entries and check every stored balance and status against it."""
+    """Speel het grootboek opnieuw af uit de boekingen en controleer elk opgeslagen saldo en elke status."""
     check = _repo().verify_ledger(_db(), pilot_id)
     typer.echo(f"pilot {check.pilot_id}: {check.entries} boekingen, budget {check.total_cents}, gereserveerd "
                f"{check.reserved_cents}, betaald {check.paid_cents}: {'in orde' if check.ok else 'FOUT'}")

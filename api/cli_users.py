@@ -6,15 +6,15 @@ from typing import Annotated
 
 import typer
 
-users_app = typer.Typer(help="Users and their roles (analyst, planner, subsidy, admin).", no_args_is_help=True)
+users_app = typer.Typer(help="Gebruikers en hun rollen (analyst, planner, subsidy, admin).", no_args_is_help=True)
 
 
 @users_app.command("add")
 def add(
-    name: Annotated[str, typer.Argument(help="user name")],
+    name: Annotated[str, typer.Argument(help="gebruikersnaam")],
     role: Annotated[str, typer.Option(help="analyst | planner | subsidy | admin")],
 ) -> None:
-    """Create a user; prints its token once (stored only as a hash)."""
+    """Maak een gebruiker aan; toont zijn token één keer (alleen als hash bewaard)."""
     from veilig.storage.auth import add_user
 
     from .context import cli_database
@@ -25,8 +25,8 @@ def add(
 
 
 @users_app.command("list")
-def list_(as_json: Annotated[bool, typer.Option("--json", help="print the users as JSON")] = False) -> None:
-    """List active users and their roles."""
+def list_(as_json: Annotated[bool, typer.Option("--json", help="de gebruikers als JSON, voor scripts")] = False) -> None:
+    """De actieve gebruikers en hun rollen."""
     import json
 
     from veilig.storage.auth import list_users

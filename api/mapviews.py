@@ -131,7 +131,7 @@ def subsidy_map_html(db: Database, settings: Settings, pilot_id: int | None = No
     buurten = buurten.rename(columns={"n_incidents": "burglaries", "rate_per_1000_dwellings": "burglary_rate"})
     from .nearrepeat_service import outreach_panel, zone_overlays
 
-    return build_subsidy_map(buurten, budget.model_dump(), tiles=tile_options(settings),
+    return build_subsidy_map(buurten, {**budget.model_dump(), "closes_on": pilot.closes_on}, tiles=tile_options(settings),
                              title=f"Subsidie hang- en sluitwerk: {pilot.name}{PERTURBED_NL}",
                              hide_below=settings.small_count_threshold,
                              overlays=zone_overlays(db, settings, "subsidy"), panels=outreach_panel(db))

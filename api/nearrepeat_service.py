@@ -121,6 +121,13 @@ def public_zones(zones: gpd.GeoDataFrame, threshold: int) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(shown, geometry="geometry", crs=zones.crs)
 
 
+def zones_synthetic(db: Database, on: date, window: ZoneWindow) -> bool:
+    """Whether the burglaries behind the zones on ``on`` are all synthetic demo data."""
+    incidents = load_incidents(db, categories=resolve_categories("burglary"), start=on - timedelta(days=window.days),
+                               end=on)
+    return bool(len(incidents)) and bool((incidents["source"] == "demo").all())
+
+
 def outreach(db: Database, zones: gpd.GeoDataFrame) -> tuple[pd.DataFrame, str]:
     """Per active zone the postcodes (PC6 with the CBS postcode table, PC4 otherwise) and the
     grants reserved or paid there; and a note on where the postcodes come from."""
@@ -149,11 +156,10 @@ def outreach(db: Database, zones: gpd.GeoDataFrame) -> tuple[pd.DataFrame, str]:
 
 
 def today_local() -> date:
-    from datetime import datetime
+    """Today in Zoetermeer (the one :func:`veilig.dates.today_local`)."""
+    from veilig.dates import today_local as today
 
-    from veilig.geo.timeutil import TZ
-
-    return datetime.now(TZ).date()
+    return today()
 
 
 def zone_overlays(db: Database, settings, role: str, on: date | None = None) -> list:

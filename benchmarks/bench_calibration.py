@@ -9,8 +9,8 @@ Three methods on the same simulated incidents:
   on the same 100 m grid and band, two-sided ``min(1, 2 * p_sim)``, BH-FDR (fewer runs: it is
   slow; the count is in the table);
 * ``exact (new default)``: ``compute_hotspots`` with its defaults: 50 m cells with their area
-  inside Zoetermeer, band chosen from N, exact binomial window tails, BH-FDR, clusters = groups
-  of cells hot at 95 %.
+  inside Zoetermeer, band chosen from N, exact two-sided binomial test of each window count
+  (``scipy.stats.binomtest``'s rule), BH-FDR, clusters = groups of cells hot at 95 %.
 
 Null runs: N incidents uniform over the municipality (the null of the new default, and the one
 round 1 claimed). Columns: share of runs with any hot cell at 99 %, >= 95 %, >= 90 % and with any

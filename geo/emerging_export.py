@@ -20,14 +20,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from veilig.csvout import frame_csv
 from veilig.errors import VeiligError
 
 from .crs import RD_NEW, WGS84
-from .export import WGS84_DECIMALS, _atomic_write, _gdal_date, _plain
+from .export import WGS84_DECIMALS, _atomic_write, _plain
 
 SUFFIXES = (".geojson", ".json", ".gpkg", ".csv")
 
@@ -69,12 +68,29 @@ def emerging_csv_text(result, table: pd.DataFrame | None = None) -> str:
     return frame_csv(frame)
 
 
-def write_emerging(result, path: str | Path) -> Path:
-    """Write ``.geojson``/``.json`` (WGS84), ``.gpkg`` (RD New, with the bins table) or ``.csv``."""
+def emerging_gpkg_layers(result, table: pd.DataFrame | None = None, bins: pd.DataFrame | None = None) -> list:
+    """The layers of an emerging GeoPackage: ``locations`` (polygons) and the table ``bins``."""
+    from .export import GpkgLayer
+
+    return [GpkgLayer("locations", location_frame(result, table), "MultiPolygon", promote_to_multi=True,
+                      layer_metadata=result.metadata()),
+            GpkgLayer("bins", result.bins() if bins is None else bins)]
+
+
+def write_emerging(result, path: str | Path, *, styles: dict[str, tuple[str, str]] | None = None,
+                   attribution: str | None = None) -> Path:
+    """Write ``.geojson``/``.json`` (WGS84), ``.gpkg`` (RD New, with the bins table) or ``.csv``.
+
+    A GeoPackage goes through :func:`veilig.geo.export.write_layers_geopackage` (version 1.2,
+    typed columns, Dutch descriptions, the analysis in the metadata tables); ``styles`` and
+    ``attribution`` come from the export edge (:func:`veilig.api.exports.write_emerging_file`).
+    """
+    from .export import write_layers_geopackage
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise VeiligError(f"out: '{path.name}' must end in .geojson, .gpkg or .csv")
+        raise VeiligError(f"--out: '{path.name}' moet eindigen op .geojson, .gpkg of .csv")
     if suffix in (".geojson", ".json"):
         data = emerging_geojson_bytes(result)
         _atomic_write(path, lambda p: p.write_bytes(data))
@@ -82,17 +98,6 @@ def write_emerging(result, path: str | Path) -> Path:
         text = emerging_csv_text(result)
         _atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
     else:
-        meta = {k: v if isinstance(v, str) else json.dumps(_plain(v), ensure_ascii=False)
-                for k, v in result.metadata().items()}
-        stamp = f"{result.steps.end.isoformat()}T00:00:00.000Z"
-        locations = location_frame(result)
-        bins = result.bins()
-
-        def writer(tmp: Path) -> None:
-            with _gdal_date(stamp):
-                pyogrio.write_dataframe(locations, tmp, layer="locations", driver="GPKG",
-                                        promote_to_multi=True, layer_metadata=meta)
-                pyogrio.write_dataframe(bins, tmp, layer="bins", driver="GPKG", append=True)
-
-        _atomic_write(path, writer)
+        write_layers_geopackage(path, emerging_gpkg_layers(result), metadata=result.metadata(),
+                                stamp=result.steps.end, styles=styles, attribution=attribution)
     return path

@@ -10,8 +10,9 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -123,9 +124,9 @@ def _gdal_date(stamp: str) -> Iterator[None]:
 
 #: Columns that hold a count: written as INTEGER (NULL where hidden), never as REAL or text.
 COUNT_COLUMNS = ("n_incidents", "n_previous", "n_clusters", "observed", "cluster_id", "gi_class",
-                 "n_significant_hot", "n_significant_cold", "last_class", "count")
+                 "n_significant_hot", "n_significant_cold", "last_class", "count", "days_left")
 #: Columns that hold a date: written as DATETIME (GeoPackage), not text.
-DATE_COLUMNS = ("first_date", "last_date")
+DATE_COLUMNS = ("first_date", "last_date", "step_start", "step_end", "burglary_date", "expires_on")
 
 #: Dutch layer descriptions (gpkg_contents.description), by layer name.
 LAYER_DESCRIPTIONS: dict[str, str] = {
@@ -134,10 +135,15 @@ LAYER_DESCRIPTIONS: dict[str, str] = {
     "buurten": "Aantallen en Gi* per CBS-buurt",
     "cluster_buurten": "Aandeel van elk hotspotgebied per buurt (gerelateerde tabel)",
     "incidenten": "Incidentpunten (alleen voor analisten; bevat geen vrije tekst)",
+    "locations": "Opkomende hotspots: patroon per locatie (Gi* in ruimte en tijd, Mann-Kendall-trend)",
+    "bins": "Opkomende hotspots: aantal en Gi* per locatie en tijdstap (gerelateerde tabel, via location_id)",
+    "zones": "Inbraakalert: zones met verhoogd near-repeatrisico op de gekozen datum (alleen voor analisten)",
+    "zone_buurten": "Buurten die elke inbraakalertzone raakt (gerelateerde tabel, via zone_id)",
+    "layer_styles": "Opmaak van de lagen voor QGIS (wordt bij openen toegepast)",
 }
 
 
-def _gpkg_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def gpkg_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Typed for a GeoPackage: counts as (nullable) integers, dates as DATETIME, lists as text,
     and no dict columns (those become related tables, see :func:`_related_tables`)."""
     out = gdf.copy()
@@ -190,29 +196,49 @@ def _layer_styles_frame(styles: dict[str, tuple[str, str]], geometry_column: str
     return frame
 
 
-def write_geopackage(result, path: str | Path, *, styles: dict[str, tuple[str, str]] | None = None,
-                     incidents: gpd.GeoDataFrame | None = None, attribution: str | None = None) -> Path:
-    """Write the result as a GeoPackage 1.2 in RD New (EPSG:28992).
+@dataclass(frozen=True)
+class GpkgLayer:
+    """One table of a GeoPackage: a (Geo)DataFrame, written typed (:func:`gpkg_frame`) unless ``typed`` is off.
 
-    Layers ``clusters``, ``grid``, ``buurten`` (and ``incidenten`` when ``incidents`` is given:
-    the caller decides who may have them), the related table ``cluster_buurten`` (cluster, buurt,
-    share) instead of a JSON string, and, when ``styles`` (layer -> (style name, QML)) is given,
-    the ``layer_styles`` table QGIS applies on opening. Counts are INTEGER (NULL where hidden),
-    dates DATETIME, descriptions in Dutch (``gpkg_contents.description``); the analysis (category,
-    period, parameters, null model, synthetic or not) and the attribution are in the GeoPackage
-    metadata tables (``gpkg_metadata``, written by GDAL). Version 1.2, not GDAL's default 1.4:
-    QGIS 3.22 LTR warns on every layer of a 1.4 file and no 1.4 feature is needed. The timestamp
-    inside the file is the period's end, so the same result gives the same bytes.
+    ``geometry_type`` is None for an attribute table (no geometry); ``layer_metadata`` goes into
+    the layer's own metadata (``gpkg_metadata_reference``).
+    """
+
+    name: str
+    frame: pd.DataFrame
+    geometry_type: str | None = None
+    promote_to_multi: bool = False
+    layer_metadata: dict[str, str] | None = None
+    typed: bool = True
+
+
+def metadata_strings(metadata: dict) -> dict[str, str]:
+    """A metadata dict as GDAL writes it: strings as they are, everything else as JSON."""
+    return {k: v if isinstance(v, str) else json.dumps(_plain(v), ensure_ascii=False) for k, v in metadata.items()}
+
+
+def write_layers_geopackage(path: str | Path, layers: Sequence[GpkgLayer], *, metadata: dict, stamp: date | None,
+                            styles: dict[str, tuple[str, str]] | None = None, attribution: str | None = None,
+                            descriptions: dict[str, str] | None = None) -> Path:
+    """Write ``layers`` as one GeoPackage 1.2 (atomically); the one GeoPackage writer of veilig.
+
+    ``metadata`` (the analysis: parameters, period, null model, synthetic or not) and
+    ``attribution`` go into the GeoPackage metadata tables (``gpkg_metadata``, written by GDAL);
+    ``descriptions`` (layer -> Dutch text; default :data:`LAYER_DESCRIPTIONS`) into
+    ``gpkg_contents.description``; ``styles`` (layer -> (style name, QML)) into the
+    ``layer_styles`` table QGIS applies on opening. Version 1.2, not GDAL's default 1.4: QGIS 3.22
+    LTR warns on every layer of a 1.4 file and no 1.4 feature is needed. The timestamp inside the
+    file is ``stamp`` (the period's end), so the same input gives the same bytes.
     """
     path = Path(path)
-    meta = {k: json.dumps(_plain(v), ensure_ascii=False) if not isinstance(v, str) else v
-            for k, v in result.metadata().items()}
+    meta = metadata_strings(metadata)
     if attribution:
         meta["attribution"] = attribution
-    stamp = f"{result.end.isoformat() if result.end else '1970-01-01'}T00:00:00.000Z"
+    described = {**LAYER_DESCRIPTIONS, **(descriptions or {})}
+    when = f"{stamp.isoformat() if stamp else '1970-01-01'}T00:00:00.000Z"
 
     def writer(tmp: Path) -> None:
-        with _gdal_date(stamp):
+        with _gdal_date(when):
             first = True
 
             def put(frame, layer: str, **kwargs) -> None:
@@ -221,21 +247,40 @@ def write_geopackage(result, path: str | Path, *, styles: dict[str, tuple[str, s
                     frame, tmp, layer=layer, driver="GPKG", append=not first,
                     dataset_options={"VERSION": "1.2"} if first else None,
                     dataset_metadata=meta if first else None,
-                    layer_options={"DESCRIPTION": LAYER_DESCRIPTIONS.get(layer, layer)}, **kwargs)
+                    layer_options={"DESCRIPTION": described.get(layer, layer)}, **kwargs)
                 first = False
 
-            for kind, gdf in result.layers().items():
-                put(_gpkg_frame(gdf), GPKG_LAYERS[kind], geometry_type=_GPKG_GEOMETRY[kind],
-                    promote_to_multi=kind in ("buurt", "cluster"), layer_metadata=meta if kind == "cluster" else None)
-            for name, frame in _related_tables(result).items():
-                put(frame, name)
-            if incidents is not None:
-                put(_gpkg_frame(incidents), "incidenten", geometry_type="Point")
+            for lay in layers:
+                frame = gpkg_frame(lay.frame) if lay.typed else lay.frame
+                kwargs = {"layer_metadata": metadata_strings(lay.layer_metadata)} if lay.layer_metadata else {}
+                if lay.geometry_type is not None:
+                    kwargs.update(geometry_type=lay.geometry_type, promote_to_multi=lay.promote_to_multi)
+                put(frame, lay.name, **kwargs)
             if styles:
-                put(_layer_styles_frame(styles, "geom", stamp), "layer_styles")
+                put(_layer_styles_frame(styles, "geom", when), "layer_styles")
 
     _atomic_write(path, writer)
     return path
+
+
+def write_geopackage(result, path: str | Path, *, styles: dict[str, tuple[str, str]] | None = None,
+                     incidents: gpd.GeoDataFrame | None = None, attribution: str | None = None) -> Path:
+    """Write the hotspot result as a GeoPackage 1.2 in RD New (EPSG:28992).
+
+    Layers ``clusters``, ``grid``, ``buurten`` (and ``incidenten`` when ``incidents`` is given:
+    the caller decides who may have them), the related table ``cluster_buurten`` (cluster, buurt,
+    share) instead of a JSON string, and, when ``styles`` is given, the ``layer_styles`` table.
+    Counts are INTEGER (NULL where hidden), dates DATETIME; see :func:`write_layers_geopackage`
+    for descriptions, metadata, attribution and the version.
+    """
+    layers = [GpkgLayer(GPKG_LAYERS[kind], gdf, _GPKG_GEOMETRY[kind], kind in ("buurt", "cluster"),
+                        metadata_strings(result.metadata()) if kind == "cluster" else None)
+              for kind, gdf in result.layers().items()]
+    layers += [GpkgLayer(name, frame, typed=False) for name, frame in _related_tables(result).items()]
+    if incidents is not None:
+        layers.append(GpkgLayer("incidenten", incidents, "Point"))
+    return write_layers_geopackage(path, layers, metadata=result.metadata(), stamp=result.end, styles=styles,
+                                   attribution=attribution)
 
 
 def write_hotspots(result, path: str | Path) -> Path:

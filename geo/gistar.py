@@ -270,8 +270,9 @@ class ExactGiResult:
     p_norm : ndarray
         Two-sided normal p of ``z`` (esda's analytic p); kept for comparison only.
     p : ndarray
-        Exact two-sided p of the window count: ``min(1, 2 * min(P(X >= obs), P(X <= obs)))`` with
-        ``X ~ Binomial(N, window share)``; what ``p_fdr`` and the class come from.
+        Exact two-sided p of the window count, the exact binomial test's (``scipy.stats.binomtest``):
+        ``P(f(X) <= f(obs))`` with ``X ~ Binomial(N, window share)`` and ``f`` its mass
+        (:func:`veilig.geo.inference.window_tail_pvalues`); what ``p_fdr`` and the class come from.
     p_fdr : ndarray
         Benjamini-Hochberg adjusted ``p`` over all observations.
     gi_class : ndarray of int8

@@ -106,27 +106,14 @@ def significant_cluster_table(comp: np.ndarray, grid: StudyGrid, counts: np.ndar
         return empty_layer(CLUSTER_COLUMNS, _CLUSTER_DTYPES)
     polygons = component_polygons(comp, grid.x0, grid.y0, grid.cell)
     stats = component_stats(comp, counts, share, p_fdr, n_total, disk_halfwidths(grid.cell, band))
-    size, fd, ld, buurt_lists, shares = _membership(labels, bidx, days, statcodes, k)
-    area = shapely.area(polygons)
-    return gpd.GeoDataFrame({
-        "kind": "cluster",
-        "cluster_id": np.arange(1, k + 1, dtype=np.int64),
-        "category": category,
-        "n_incidents": size.astype(np.int64),
-        "area_m2": np.round(area, 1),
-        "density_per_km2": np.round(size / (area / 1e6), 3),
-        "first_date": fd,
-        "last_date": ld,
-        "buurten": buurt_lists,
-        "buurt_shares": shares,
+    return _cluster_layer(polygons, labels, bidx, days, statcodes, category, null_model, {
         "n_cells": stats["n_cells"],
         "observed": stats["observed"],
         "expected": np.round(stats["expected"], 6),
         "ratio": np.round(stats["ratio"], 6),
         "p_value": stats["p_value"],
         "cluster_method": SIGNIFICANT_METHOD,
-        "null_model": null_model,
-    }, geometry=polygons, crs=RD_NEW)
+    })
 
 
 def expected_in_polygons(polygons: np.ndarray, grid: StudyGrid, areas: np.ndarray, share: np.ndarray,
@@ -158,11 +145,27 @@ def raw_cluster_table(P: np.ndarray, labels: np.ndarray, bidx: np.ndarray, days:
     if k == 0:
         return empty_layer(CLUSTER_COLUMNS, _CLUSTER_DTYPES)
     polygons = cluster_polygons(P, labels, params.eps / 2.0)
-    size, fd, ld, buurt_lists, shares = _membership(labels, bidx, days, statcodes, k)
-    area = shapely.area(polygons)
+    size = np.bincount(labels[labels >= 0], minlength=k).astype(np.int64)
     expected = expected_in_polygons(polygons, grid, areas, share, n_total)
     how = f"{params.method}, eps {params.eps:g} m, min. {params.min_samples}" if params.method == "dbscan" \
         else f"{params.method}, min. {params.min_samples}"
+    return _cluster_layer(polygons, labels, bidx, days, statcodes, category, null_model, {
+        "n_cells": np.zeros(k, dtype=np.int64),
+        "observed": size,
+        "expected": np.round(expected, 6),
+        "ratio": np.round(_ratio(size, expected), 6),
+        "p_value": np.full(k, np.nan),
+        "cluster_method": f"{RAW_METHOD} ({how})",
+    })
+
+
+def _cluster_layer(polygons: np.ndarray, labels: np.ndarray, bidx: np.ndarray, days: np.ndarray,
+                   statcodes: np.ndarray, category: str, null_model: str, statistics: dict) -> gpd.GeoDataFrame:
+    """The cluster layer from outlines 1..k and their incidents; ``statistics`` holds the columns
+    from ``n_cells`` to ``cluster_method``, which differ between significant and raw clusters."""
+    k = len(polygons)
+    size, fd, ld, buurt_lists, shares = _membership(labels, bidx, days, statcodes, k)
+    area = shapely.area(polygons)
     return gpd.GeoDataFrame({
         "kind": "cluster",
         "cluster_id": np.arange(1, k + 1, dtype=np.int64),
@@ -174,12 +177,7 @@ def raw_cluster_table(P: np.ndarray, labels: np.ndarray, bidx: np.ndarray, days:
         "last_date": ld,
         "buurten": buurt_lists,
         "buurt_shares": shares,
-        "n_cells": np.zeros(k, dtype=np.int64),
-        "observed": size.astype(np.int64),
-        "expected": np.round(expected, 6),
-        "ratio": np.round(_ratio(size, expected), 6),
-        "p_value": np.full(k, np.nan),
-        "cluster_method": f"{RAW_METHOD} ({how})",
+        **statistics,
         "null_model": null_model,
     }, geometry=polygons, crs=RD_NEW)
 

@@ -10,7 +10,8 @@ fall independently on the cells in proportion to exposure; ``null_model`` in eve
 - Gi* on the study grid (:mod:`veilig.geo.grid`: every cell that intersects Zoetermeer, zeros
   included; edge cells weigh with their area inside). A cell's window is the cell and the cells
   within the distance band; its count is exactly ``Binomial(N, window share)`` under the null, so
-  ``gi_p`` is the exact two-sided tail (:mod:`veilig.geo.inference`), BH-FDR over all cells, and
+  ``gi_p`` is the exact two-sided binomial test (:mod:`veilig.geo.inference`; for a hot window at
+  these volumes that is its upper tail, not twice it), BH-FDR over all cells, and
   the 90/95/99 % classes come from the adjusted p. The analytic z (``gi_z``, esda's) and its normal
   p (``gi_p_norm``) are kept beside it for comparison; the normal approximation is what fails at
   ~0.1 incident per cell, so no class is based on it.
@@ -256,8 +257,9 @@ class HotspotResult:
             "null_grid": dict(self.null_grid),
             "null_buurt": dict(self.null_buurt),
             "scale": self.scale.metadata() if self.scale else None,
-            "inference": "exact binomial tail of each Gi* window count under the null (no simulations), "
-                         "two-sided, Benjamini-Hochberg FDR over all cells; classes at 99/95/90 %",
+            "inference": "exact two-sided binomial test of each Gi* window count under the null (the "
+                         "probability of counts at most as likely; no simulations), Benjamini-Hochberg FDR "
+                         "over all cells; classes at 99/95/90 %",
             "clusters": ("ruwe clustering: " + self.params.method + " (density, no significance test)")
             if self.raw_clusters else "groups of grid cells hot at 95 % after FDR under the null",
             "crs_analysis": RD_NEW,

@@ -30,12 +30,14 @@ need the permutations: each spatial row's pair count is fixed (the locations do 
 so is each temporal column's count over all pairs (it depends on the multiset of dates only), so
 the *more than* row and column follow by subtraction. Under a permutation only the pairs that
 are close in time too can land in a near cell (about 2 % of the pairs within N·M for four years
-and 14 days), so the compiled kernel (:mod:`veilig.geo.nearrepeat_kernel`) sweeps the events in
-date order and compares each only with the events of the 3 x 3 grid cells (side N·M) around it
-that are at most N·D days older: O(n + close pairs) per permutation, memory O(n). The observed
-table is the same sweep with the dates as they are. (Re-binning all P pairs within N·M per
-permutation, the textbook way, costs O(P) per permutation: 7.4 million pairs for 45,000 events,
-minutes for 999 permutations; ``benchmarks/bench_nearrepeat.py`` runs it as a peer.)
+and 14 days), so the compiled kernel (:mod:`veilig.geo.nearrepeat_kernel`) sorts the events per
+permutation by grid cell (side N·M) and date, and compares each event only with the events of its
+own cell and of the neighbouring cells that are at most N·D days apart (every pair of neighbouring
+cells once): O(n + close pairs) per permutation, memory O(n) per thread. The observed table is
+the same kernel with the dates as they are. (Re-binning all P pairs within N·M per permutation,
+the textbook way, costs O(P) per permutation: 10 million pairs for 45,000 events, about four
+times the kernel's work even compiled, minutes in NumPy; ``benchmarks/bench_nearrepeat.py``
+runs the NumPy one as a peer.)
 
 References
 ----------
@@ -48,6 +50,7 @@ Steenbeek, W. NearRepeat (R package), vignette "NearRepeat and the Near Repeat C
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -430,51 +433,68 @@ def _complete(near: np.ndarray, bands: KnoxBands, totals_t: np.ndarray, row_tota
     return out
 
 
-#: Permutations per kernel call (each thread allocates 24 bytes x events per permutation).
-PERMUTATION_BLOCK = 256
+#: Permutations per kernel call (a block runs on one thread; results do not depend on the blocking).
+PERMUTATION_BLOCK = 32
 
 
 class _Kernel:
-    """The compiled sweep, set up once per data set (grid of N·M cells)."""
+    """The compiled kernel, set up once per data set (grid of N·M cells); see
+    :mod:`veilig.geo.nearrepeat_kernel`."""
 
     def __init__(self, xc: np.ndarray, yc: np.ndarray, day_sorted: np.ndarray, bands: KnoxBands):
         from .nearrepeat_kernel import grid_cells
 
-        self.xc, self.yc, self.day = xc, yc, np.ascontiguousarray(day_sorted, dtype=np.int64)
+        self.xc = np.ascontiguousarray(xc, dtype=np.float64)
+        self.yc = np.ascontiguousarray(yc, dtype=np.float64)
+        self.day = np.ascontiguousarray(day_sorted, dtype=np.int64)
         self.bands = bands
         # Cells a hair wider than N·M: rounding can then never put two events within N·M two
         # cells apart.
-        self.cell, self.cell_start, self.members, self.neighbours = grid_cells(
-            xc, yc, bands.max_distance * (1 + 1e-9) + 1e-9)
+        self.cell, self.start, self.forward = grid_cells(self.xc, self.yc,
+                                                         bands.max_distance * (1 + 1e-9) + 1e-9)
         self.lut = bands.temporal_lut().astype(np.int64)
-        self.edges2 = bands.edges2()
+        e2 = bands.edges2()
+        # The kernel's one rule is "d² > edge": the NRC's "d² >= (kM)²" is "d² > the float just
+        # below (kM)²", exactly.
+        self.edges = np.nextafter(e2, -np.inf) if bands.nrc_compatible else e2
+        self.no_slots = np.empty((0, len(self.xc)), dtype=np.int32)
+
+    def _call(self, lut: np.ndarray, n_cols: int, seed: int, first: int, k: int, slots: np.ndarray) -> np.ndarray:
+        from .nearrepeat_kernel import knox_cells
+
+        return knox_cells(self.xc, self.yc, self.cell, self.start, self.forward, self.day, lut, self.edges,
+                          float(SAME_LOCATION_M ** 2), int(n_cols), np.uint64(seed), int(first), int(k), slots)
 
     def near(self, slots: np.ndarray) -> np.ndarray:
         """Near cells (k, N+1, N_t) for permutations ``slots`` (k, n): slot -> event."""
-        from .nearrepeat_kernel import near_cells
-
         b = self.bands
-        return near_cells(self.xc, self.yc, self.day, np.ascontiguousarray(slots, dtype=np.int64), self.cell,
-                          self.cell_start, self.neighbours, self.edges2, int(b.max_lag), self.lut,
-                          int(b.temporal_bands), bool(b.nrc_compatible), float(SAME_LOCATION_M ** 2))
+        slots = np.ascontiguousarray(slots, dtype=np.int32)
+        out = self._call(self.lut, b.temporal_bands + 1, 0, 0, slots.shape[0], slots)
+        return out[:, : b.spatial_bands + 1, : b.temporal_bands]
 
     def near_permuted(self, seed: int, first: int, k: int) -> np.ndarray:
         """Near cells of the permutations ``first .. first+k-1`` of ``seed``, drawn in the kernel."""
-        from .nearrepeat_kernel import near_cells_permuted
-
         b = self.bands
-        return near_cells_permuted(self.xc, self.yc, self.day, np.uint64(seed), np.int64(first), np.int64(k),
-                                   self.cell, self.cell_start, self.neighbours, self.edges2, int(b.max_lag),
-                                   self.lut, int(b.temporal_bands), bool(b.nrc_compatible),
-                                   float(SAME_LOCATION_M ** 2))
+        out = self._call(self.lut, b.temporal_bands + 1, seed, first, k, self.no_slots)
+        return out[:, : b.spatial_bands + 1, : b.temporal_bands]
 
     def row_totals(self) -> np.ndarray:
-        """Pairs per spatial row 0..N (fixed under every permutation of the dates)."""
-        from .nearrepeat_kernel import row_totals
+        """Pairs per spatial row 0..N (fixed under every permutation of the dates).
 
-        b = self.bands
-        return row_totals(self.xc, self.yc, self.cell, self.cell_start, self.members, self.neighbours,
-                          self.edges2, bool(b.nrc_compatible), float(SAME_LOCATION_M ** 2))[:-1]
+        The same kernel with a window over the whole period and one column, so a pair at a band
+        edge is in the same row here as in every table.
+        """
+        span = int(self.day[-1] - self.day[0]) if len(self.day) else 0
+        identity = np.arange(len(self.xc), dtype=np.int32)[None, :]
+        out = self._call(np.zeros(span + 1, dtype=np.int64), 1, 0, 0, 1, identity)
+        return out[0, : self.bands.spatial_bands + 1, 0]
+
+
+def _threads() -> int:
+    """Threads for the permutations: Numba's setting (``NUMBA_NUM_THREADS``, default all cores)."""
+    from numba import config
+
+    return max(1, int(config.NUMBA_NUM_THREADS))
 
 
 def knox_test(
@@ -506,9 +526,11 @@ def knox_test(
 
     Notes
     -----
-    O(n log n + P) once for the P pairs within the largest band, then O(P) per permutation;
-    memory O(P + n). The permutations are drawn one after another from one generator, so the
-    result does not depend on how they are blocked.
+    O(n log n) once, then O(n + C) per permutation for the C pairs that are close in time and lie
+    in neighbouring grid cells; memory O(n) per thread. Permutation ``i`` is a pure function of
+    the seed and ``i`` (:func:`veilig.geo.nearrepeat_kernel.shuffle`), so the result does not
+    depend on how the permutations are blocked or on the number of threads
+    (``NUMBA_NUM_THREADS``).
     """
     bands = (bands or KnoxBands()).validated()
     iterations = check_iterations(iterations)
@@ -529,7 +551,7 @@ def knox_test(
     kernel = _Kernel(x[order], y[order], day, bands)
     totals_t = lag_totals(day, bands)
     row_totals = kernel.row_totals()
-    observed = _complete(kernel.near(np.arange(n, dtype=np.int64)[None, :]), bands, totals_t, row_totals)[0]
+    observed = _complete(kernel.near(np.arange(n, dtype=np.int32)[None, :]), bands, totals_t, row_totals)[0]
     if max_work is not None:
         close = row_totals.sum() * (totals_t[:-1].sum() / max(1, n * (n - 1) // 2))
         work = iterations * (10.0 * n + 3.0 * close)
@@ -541,15 +563,16 @@ def knox_test(
     # threads. Seed None: a fresh seed from the operating system.
     stream = int(np.random.default_rng(seed).integers(0, 2**63)) if seed is not None else \
         int(np.random.default_rng().integers(0, 2**63))
-    sums = np.zeros(bands.shape, dtype=np.float64)
+    sums = np.zeros(bands.shape, dtype=np.int64)
     at_least = np.zeros(bands.shape, dtype=np.int64)
-    done = 0
-    while done < iterations:
-        k = min(PERMUTATION_BLOCK, iterations - done)
-        counts = _complete(kernel.near_permuted(stream, done, k), bands, totals_t, row_totals)
-        sums += counts.sum(axis=0)
-        at_least += (counts >= observed[None]).sum(axis=0)
-        done += k
+    blocks = [(first, min(PERMUTATION_BLOCK, iterations - first)) for first in range(0, iterations, PERMUTATION_BLOCK)]
+    # Blocks on threads (the kernel releases the GIL); integer sums, so the order of the blocks
+    # does not matter either.
+    with ThreadPoolExecutor(max_workers=min(_threads(), len(blocks))) as pool:
+        for near in pool.map(lambda block: kernel.near_permuted(stream, *block), blocks):
+            counts = _complete(near, bands, totals_t, row_totals)
+            sums += counts.sum(axis=0)
+            at_least += (counts >= observed[None]).sum(axis=0)
     expected = sums / iterations
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(expected > 0, observed / np.where(expected > 0, expected, 1), np.nan)

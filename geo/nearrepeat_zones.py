@@ -171,3 +171,16 @@ def outreach_table(zones: gpd.GeoDataFrame, postcodes_by_buurt: dict[str, list[s
     cols = ["zone_id", "expires_on", "postcode", "level", "buurten", "grants_reserved", "reserved_cents",
             "grants_paid", "paid_cents"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def zone_gpkg_layers(zones: gpd.GeoDataFrame, names: dict[str, str] | None = None) -> list:
+    """The layers of an alert-zone GeoPackage: ``zones`` (polygons; ``buurten`` as text) and the
+    related table ``zone_buurten`` (``zone_id``, ``statcode``, ``statnaam``) instead of a list."""
+    from .export import GpkgLayer
+
+    names = names or {}
+    flat = zones.assign(buurten=[",".join(b) for b in zones["buurten"]])
+    rows = [(z, b, names.get(b, "")) for z, codes in zip(zones["zone_id"], zones["buurten"], strict=True)
+            for b in codes]
+    related = pd.DataFrame(rows, columns=["zone_id", "statcode", "statnaam"]).astype(str)
+    return [GpkgLayer("zones", flat, "Polygon"), GpkgLayer("zone_buurten", related, typed=False)]

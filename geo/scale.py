@@ -18,8 +18,10 @@ so the exact tails stay exact.
 
 :data:`MIN_EXPECTED` = 6 is a judgement, checked in ``benchmarks/bench_calibration.py``: a
 smaller window resolves smaller hotspots but needs a larger excess to pass FDR over ~15,000
-windows; with 6 expected, a hotspot of 200 m radius at 4x the background is found in about 90 %
-of analyses of 2,000 incidents. Hotspots much larger than the window are found too (as several
+windows; with 6 expected, a hotspot of 200 m radius at 4x the background is found (a 99 % cell
+within 200 m and a cluster over its centre) in about 90 % of analyses of 2,000 incidents: the
+misses are the analyses whose sample put only ~20 incidents in the hotspot (expected: ~26), which
+no window test over the whole city can tell from noise at 99 %. Hotspots much larger than the window are found too (as several
 significant windows); much smaller and weaker ones are not. The cap :data:`AUTO_BAND_MAX`
 (500 m) keeps the outline of a cluster within about 500 m of its excess below ~300 incidents.
 """

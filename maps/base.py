@@ -42,7 +42,12 @@ LEAFLET_JS = "vendor/leaflet/leaflet.js"
 LEAFLET_CSS = "vendor/leaflet/leaflet.css"
 
 PDOK_VARIANTS: tuple[str, ...] = ("standaard", "grijs", "pastel", "water")
-TILE_ATTRIBUTION = "Kaartgegevens &copy; Kadaster"
+#: The tile layers name the background only: Kadaster, whose BRT it is, is credited once, in
+#: :data:`MAP_ATTRIBUTION`, which the map always shows (whatever background is chosen).
+TILE_ATTRIBUTION = "Achtergrond: BRT-Achtergrondkaart (PDOK)"
+#: The one fixed credit on every map (text; "©" becomes "&copy;" in the page): Kadaster (the BRT
+#: background) and Kadaster/CBS (the boundaries).
+MAP_ATTRIBUTION = f"Kaartgegevens © {BOUNDARY_ATTRIBUTION}"
 #: Zoetermeer's extent in WGS84 ((south, west), (north, east)), for maps without any geometry.
 ZOETERMEER_BOUNDS: tuple[tuple[float, float], tuple[float, float]] = ((52.0316, 4.4154), (52.0901, 4.5572))
 #: Coordinates go to the browser as integers of 1e-5 degree (about 1 m): plenty for a city map.
@@ -325,6 +330,15 @@ def centre_of(geom) -> tuple[float, float] | None:
 _RUNTIME_JS = r"""
 var veiligMaps = (function () {
   "use strict";
+  // One canvas for every vector layer of the page (a page holds one map). A canvas per layer
+  // would stack full-size canvases, and the top one swallows every mouse event: the buurten
+  // underneath would never show their tooltips. On one canvas the topmost feature under the
+  // pointer gets the event, whatever layer it belongs to.
+  var shared = null;
+  function sharedRenderer() {
+    if (!shared) { shared = L.canvas({padding: 0.5}); }
+    return shared;
+  }
   function ring(a, o, q) {
     var out = new Array(a.length / 2), la = o[0], lo = o[1];
     for (var i = 0; i < a.length; i += 2) { la += a[i]; lo += a[i + 1]; out[i / 2] = [la / q, lo / q]; }
@@ -339,7 +353,7 @@ var veiligMaps = (function () {
     });
   }
   function polygons(d) {
-    var renderer = L.canvas({padding: 0.5}), g = L.featureGroup();
+    var renderer = sharedRenderer(), g = L.featureGroup();
     for (var i = 0; i < d.f.length; i++) {
       var f = d.f[i], parts = [];
       for (var p = 0; p < f[0].length; p++) {
@@ -371,7 +385,7 @@ var veiligMaps = (function () {
       " " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
   }
   function points(d) {
-    var renderer = L.canvas({padding: 0.5}), g = L.featureGroup(), t = d.t0, styles = [];
+    var renderer = sharedRenderer(), g = L.featureGroup(), t = d.t0, styles = [];
     for (var c = 0; c < d.cat.length; c++) {
       styles.push({renderer: renderer, radius: d.r, color: "#222222", fillColor: d.col[c],
                    weight: 0.6, opacity: 0.9, fillOpacity: 0.85});
@@ -388,7 +402,7 @@ var veiligMaps = (function () {
     return g;
   }
   function symbols(d) {
-    var renderer = L.canvas({padding: 0.5}), g = L.featureGroup();
+    var renderer = sharedRenderer(), g = L.featureGroup();
     for (var i = 0; i < d.f.length; i++) {
       var f = d.f[i];
       var m = L.circleMarker([f[0] / d.q, f[1] / d.q], L.extend({renderer: renderer, radius: f[2]}, d.s));
@@ -400,7 +414,53 @@ var veiligMaps = (function () {
     }
     return g;
   }
-  return {polygons: polygons, points: points, symbols: symbols, fill: fill};
+  // Fit the map's extent into the part of the map the panels (title, legend, budget, ...) and
+  // the controls leave free: each of them is kept out by cutting the map from one side (left,
+  // top, right or bottom); of all the ways to choose those sides the one with the largest zoom,
+  // then the most room to spare, wins. Runs once, after every panel and control is in place.
+  // On a screen too small for that (more than one zoom level lost) the plain fit stays.
+  var PANELS = ".veilig-panel, .veilig-controls, .leaflet-control-layers, .leaflet-control-zoom";
+  function fitFree(map, b, margin) {
+    var bounds = L.latLngBounds(b), size = map.getSize(), box = map.getContainer().getBoundingClientRect();
+    var base = map.getBoundsZoom(bounds, false, L.point(2 * margin, 2 * margin));
+    // The first view may sit between zoom levels (in quarters), so that making room costs a
+    // little size, not half of it; zooming in or out snaps back to whole levels.
+    var snap = map.options.zoomSnap;
+    map.options.zoomSnap = 0.25;
+    var rects = [], els = document.querySelectorAll(PANELS);
+    for (var e = 0; e < els.length; e++) {
+      var r = els[e].getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) {
+        rects.push({l: r.left - box.left - margin, t: r.top - box.top - margin,
+                    r: r.right - box.left + margin, b: r.bottom - box.top + margin, a: r.width * r.height});
+      }
+    }
+    rects.sort(function (p, q) { return q.a - p.a; });
+    rects = rects.slice(0, 7);  // 4^7 choices at most
+    var best = null, n = rects.length;
+    for (var c = 0; c < Math.pow(4, n); c++) {
+      var pad = [margin, margin, margin, margin], k = c;  // left, top, right, bottom
+      for (var i = 0; i < n; i++, k = Math.floor(k / 4)) {
+        var q = rects[i], side = k % 4;
+        if (side === 0) { pad[0] = Math.max(pad[0], q.r); }
+        else if (side === 1) { pad[1] = Math.max(pad[1], q.b); }
+        else if (side === 2) { pad[2] = Math.max(pad[2], size.x - q.l); }
+        else { pad[3] = Math.max(pad[3], size.y - q.t); }
+      }
+      var w = size.x - pad[0] - pad[2], h = size.y - pad[1] - pad[3];
+      if (w <= 0 || h <= 0) { continue; }
+      var z = map.getBoundsZoom(bounds, false, L.point(pad[0] + pad[2], pad[1] + pad[3]));
+      var span = map.project(bounds.getSouthEast(), z).subtract(map.project(bounds.getNorthWest(), z));
+      var room = Math.min(w - span.x, h - span.y);
+      if (!best || z > best.z || (z === best.z && room > best.room)) { best = {z: z, pad: pad, room: room}; }
+    }
+    if (best && best.room >= 0 && best.z >= base - 1) {
+      map.fitBounds(bounds, {paddingTopLeft: [best.pad[0], best.pad[1]],
+                             paddingBottomRight: [best.pad[2], best.pad[3]], animate: false});
+    }
+    map.options.zoomSnap = snap;
+  }
+  return {polygons: polygons, points: points, symbols: symbols, fill: fill, fitFree: fitFree};
 })();
 """
 
@@ -504,6 +564,24 @@ class _MetricScale(MacroElement):
         self._name = "MetricScale"
 
 
+class _FitFree(MacroElement):
+    """Refit the map into the room the panels leave (``veiligMaps.fitFree``); added last."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            veiligMaps.fitFree({{ this._parent.get_name() }}, {{ this.bounds }}, {{ this.margin }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: Sequence[Sequence[float]], margin: int = 12):
+        super().__init__()
+        self._name = "FitFree"
+        self.bounds = json_for_script([[float(v) for v in corner] for corner in bounds])
+        self.margin = int(margin)
+
+
 class _EmptyBase(Layer):
     """A base layer without tiles, so the background can be switched off in the layer control."""
 
@@ -569,10 +647,11 @@ def make_map(
                 control=True,
             ).add_to(m)
         _EmptyBase("Geen achtergrond").add_to(m)
-    m.add_child(_Attribution(escape_html(BOUNDARY_ATTRIBUTION)))
+    m.add_child(_Attribution(escape_html(MAP_ATTRIBUTION).replace("©", "&copy;")))
     m.add_child(_MetricScale())
     m.fit_bounds([[s, w], [n, e]], padding=(12, 12))
     m._veilig_tiles = tiles
+    m._veilig_bounds = ((s, w), (n, e))
     return m
 
 
@@ -728,7 +807,13 @@ def bounds_of(*layers: gpd.GeoDataFrame) -> tuple[tuple[float, float], tuple[flo
 
 
 def render_page(m: folium.Map) -> str:
-    """Render to one HTML document; refuse any third-party origin; add lang and the CSP."""
+    """Render to one HTML document; refuse any third-party origin; add lang and the CSP.
+
+    The map is fitted last into the room its panels leave (they are all in place by then).
+    """
+    bounds = getattr(m, "_veilig_bounds", None)
+    if bounds is not None:
+        m.add_child(_FitFree(bounds), name="veilig_fit_free")
     _stable_ids(m.get_root())
     html_text = m.get_root().render()
     tiles: TileOptions | None = getattr(m, "_veilig_tiles", None)
@@ -838,8 +923,10 @@ def classify(values: Sequence, k: int = 5, *, integer: bool = True, decimals: in
              palette: Sequence[str] = SEQUENTIAL, fmt=None) -> Classes:
     """Quantile classes (at most ``k``, fewer when the values are few or tied), Dutch labels.
 
-    A class's label is the range of the values in it. ``fmt`` formats a bound (default: Dutch
-    integer or decimal). Missing values get class -1.
+    A class's label is the range of the values in it. Zero gets a class of its own when there
+    are zeros and positive values (it then counts as one of the ``k``), so no class spans the
+    hidden counts 1-4. ``fmt`` formats a bound (default: Dutch integer or decimal). Missing
+    values get class -1.
     """
     vals = np.array([np.nan if is_missing(v) else float(v) for v in values], dtype="float64")
     ok = np.isfinite(vals)
@@ -849,11 +936,19 @@ def classify(values: Sequence, k: int = 5, *, integer: bool = True, decimals: in
     if fmt is None:
         fmt = format_int if integer else (lambda v: format_decimal(v, decimals))
     finite = vals[ok]
-    uppers = np.quantile(finite, np.linspace(0, 1, k + 1)[1:])
+    # Zero is a class of its own when it sits beside positive values: a quantile class "0 – 5"
+    # would claim to hold the hidden counts 1-4 (and "none" reads differently from "few").
+    zero = finite == 0
+    zero_class = bool(zero.any() and (finite > 0).any() and (finite >= 0).all())
+    rest = finite[~zero] if zero_class else finite
+    k_rest = max(k - 1, 1) if zero_class else k
+    uppers = np.quantile(rest, np.linspace(0, 1, k_rest + 1)[1:])
     uppers = np.ceil(uppers) if integer else np.round(uppers, decimals)
     uppers = np.unique(uppers)
-    uppers[-1] = max(uppers[-1], finite.max())
+    uppers[-1] = max(uppers[-1], rest.max())
     raw = np.searchsorted(uppers, finite, side="left")
+    if zero_class:
+        raw = np.where(zero, 0, raw + 1)
     used, index[ok] = np.unique(raw, return_inverse=True)  # drop classes nothing falls in
     n = len(used)
     # Spread the colours over the palette, so two classes are light and dark, not two light ones.

@@ -4,12 +4,12 @@ QGIS reads a GeoPackage's ``layer_styles`` table (the convention QGIS itself wri
 layer and style, ``useAsDefault`` marking the one applied on opening), so an analyst who opens the
 file sees the layers styled as on the map, with the same colours and Dutch labels, and no grey
 single symbol. Pure functions: layer description in, QML text out. Writing the table happens at
-the export edge (:func:`veilig.maps.gpkg.finish_geopackage`).
+the export edge (:mod:`veilig.api.exports`, through :func:`veilig.geo.export.write_layers_geopackage`).
 
 The QML is the renderer part of a QGIS 3.x layer style (``renderer-v2``), valid for QGIS 3.22 LTR
 (Debian's) and later: categorised symbols for Gi* classes and emerging hot spot patterns, a
 rule-based choropleth for counts (so a hidden count, NULL in the file, gets the hidden colour as
-on the map), outlines for clusters and zones.
+on the map), outlines for clusters, a translucent orange fill for the burglary alert zones.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ OUTLINE = "#444444"
 
 @dataclass(frozen=True)
 class Category:
+    """A category of a categorised renderer; ``color=None`` draws a faint outline only."""
+
     value: object
-    color: str
+    color: str | None
     label: str
 
 
@@ -46,13 +48,13 @@ def _rgba(color: str, alpha: int = 255) -> str:
 
 
 def _fill_symbol(name: str, fill: str | None, outline: str = OUTLINE, width: float = 0.26,
-                 alpha: float = 1.0) -> str:
+                 alpha: float = 1.0, fill_alpha: int = 255, outline_style: str = "solid") -> str:
     """A simple fill symbol; ``fill=None`` draws the outline only (no brush)."""
     props = {
-        "color": _rgba(fill) if fill else "0,0,0,0",
+        "color": _rgba(fill, fill_alpha) if fill else "0,0,0,0",
         "style": "solid" if fill else "no",
         "outline_color": _rgba(outline),
-        "outline_style": "solid",
+        "outline_style": outline_style,
         "outline_width": f"{width:g}",
         "outline_width_unit": "MM",
         "joinstyle": "bevel",
@@ -76,7 +78,8 @@ def categorized_qml(field: str, categories: Sequence[Category], *, other_label: 
     cats, symbols = [], []
     for i, c in enumerate(categories):
         cats.append(f'<category render="true" value={quoteattr(str(c.value))} symbol="{i}" label={quoteattr(c.label)}/>')
-        symbols.append(_fill_symbol(str(i), c.color))
+        symbols.append(_fill_symbol(str(i), c.color) if c.color else
+                       _fill_symbol(str(i), None, outline="#d0d0d0", width=0.1))
     if other_label is not None:
         i = len(categories)
         cats.append(f'<category render="true" value="" symbol="{i}" label={quoteattr(other_label)}/>')
@@ -181,3 +184,35 @@ def hotspot_styles(result, hidden_label: str = "<5 (verborgen)", with_incidents:
         cats = [Category(c, color, LABELS_NL.get(c, c)) for c, color in POINT_COLORS.items()]
         styles["incidenten"] = ("Incidenten per categorie", categorized_points_qml("category", cats))
     return styles
+
+
+def emerging_styles() -> dict[str, tuple[str, str]]:
+    """The QML style of an emerging hot spot GeoPackage: ``locations`` by pattern, in the map's colours.
+
+    Every pattern of :data:`veilig.geo.emerging.PATTERNS` is a category (the web map's colours and
+    Dutch labels; reds hot, blues cold); ``no_pattern`` is a faint outline, as the web map draws
+    only locations with a pattern. The ``bins`` table has no geometry and so no style.
+    """
+    from veilig.geo.emerging import PATTERN_NL, PATTERNS
+
+    from .emerging import PATTERN_COLORS
+
+    cats = [Category(p, PATTERN_COLORS[p], PATTERN_NL[p]) for p in PATTERNS if p != "no_pattern"]
+    cats.append(Category("no_pattern", None, PATTERN_NL["no_pattern"]))
+    return {"locations": ("Opkomende hotspots per patroon", categorized_qml("pattern", cats, opacity=0.8))}
+
+
+def zone_fill_qml(color: str, fill_alpha: float = 0.25, width: float = 0.5) -> str:
+    """One translucent fill with a dashed outline in ``color`` (the alert zones on the web map)."""
+    symbol = _fill_symbol("0", color, outline=color, width=width, fill_alpha=round(fill_alpha * 255),
+                          outline_style="dash")
+    renderer = ('<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">'
+                f"<symbols>{symbol}</symbols></renderer-v2>")
+    return _document(renderer)
+
+
+def zone_styles() -> dict[str, tuple[str, str]]:
+    """The QML style of a burglary alert GeoPackage: ``zones`` as on the map (orange #e6550d, 25 % fill, dashed)."""
+    from .nearrepeat import ZONE_COLOR
+
+    return {"zones": ("Inbraakalertzones", zone_fill_qml(ZONE_COLOR))}

@@ -131,7 +131,7 @@ def build_rhythm_map(
     subtitle = f"{weekday_label}, dienst {shift_label}" + (f" · {period_label}" if period_label else "")
     add_panel(m, title_html(title, subtitle, synthetic=synthetic, messages=messages), "veilig-title", "veilig-title")
     panel = (
-        f"<h2>Ritme: {escape_html(selected_name)}</h2>"
+        f"<h2>Ritme: {escape_html(_heading_name(areas, selected_id, selected_name))}</h2>"
         f"<p>{escape_html(theme_label)} · incidenten per weekdag en uur (lokale tijd)</p>"
         + heat_table_svg(counts, peak_cells, weekday, hours, hidden_label(hide_below))
     )
@@ -139,6 +139,25 @@ def build_rhythm_map(
     add_panel(m, legend_html(legend, f"Grenzen: {ATTRIBUTION}."), "veilig-legend", "veilig-legend")
     add_layer_control(m)
     return render_page(m)
+
+
+_GENERIC_HOTSPOT_RE = re.compile(r"^\s*hotspot\s+\d+\s*$", re.IGNORECASE)
+
+
+def _heading_name(areas: gpd.GeoDataFrame, selected_id: str | None, selected_name: str) -> str:
+    """The selected area as the map labels it: "gebied 1" (its rank, the number on the map),
+    with its place name when it has one; a hotspot's own number ("Hotspot 2") is left out, as it
+    would contradict the label. An area not in this shift's plan carries no number: its name."""
+    if selected_id is None or not len(areas) or "rank" not in areas:
+        return selected_name
+    match = areas.loc[areas["area_id"].astype(str) == str(selected_id)]
+    if len(match) != 1 or is_missing(match["rank"].iloc[0]):
+        return selected_name
+    label = f"gebied {int(match['rank'].iloc[0])}"
+    name = str(selected_name).strip()
+    if name and name != "-" and not _GENERIC_HOTSPOT_RE.match(name):
+        label += f" \u2014 {name}"
+    return label
 
 
 def _check_matrix(counts) -> list[list[int | None]]:

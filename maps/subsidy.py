@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import geopandas as gpd
 import numpy as np
@@ -74,7 +74,8 @@ def build_subsidy_map(
         when it has values, else the count) and ``applications``.
     budget : dict or None
         ``total_cents``, ``reserved_cents``, ``paid_cents``, ``remaining_cents`` (int) and
-        ``projected_exhaustion_date`` (date, ISO string or None). None: no pilot yet.
+        ``projected_exhaustion_date`` (date, ISO string or None); optional ``closes_on`` (the
+        pilot's closing date, for the remark on an exhaustion date after it). None: no pilot yet.
     tiles : TileOptions or None
         Background tiles, None for none.
     title : str
@@ -100,7 +101,12 @@ def build_subsidy_map(
     m = make_map(title, tiles, bounds_of(wgs), static_prefix=static_prefix)
 
     legend, notes = [], []
-    if len(buurten):
+    if len(buurten) and budget is None:
+        # Before any pilot there is nothing to show per buurt: say so, not "hidden".
+        layer, section = _no_pilot_layer(buurten, wgs)
+        layer.add_to(m)
+        legend.append(section)
+    elif len(buurten):
         choropleth, section, more_notes = _burglary_layer(buurten, wgs, hidden)
         choropleth.add_to(m)
         legend.append(section)
@@ -176,6 +182,20 @@ def _burglary_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, hidden_tex
     return DataLayer("polygons", payload, name), (heading, items), notes
 
 
+NO_PILOT = "nog geen pilot"
+
+
+def _no_pilot_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame):
+    """The buurten, plain, with a tooltip that says there is no pilot yet (no counts at all)."""
+    style = {"color": "#444444", "weight": 1, "opacity": 0.9, "fillOpacity": 0.6, "fillColor": NO_DATA_COLOR}
+    values = [[escape_html(buurten["statnaam"].iloc[i]), escape_html(buurten["statcode"].iloc[i])]
+              for i in range(len(buurten))]
+    tooltip = f"<b>{{0}}</b> ({{1}})<br>{escape_html(NO_PILOT)}: nog geen aanvragen of toekenningen"
+    payload = polygon_payload(wgs.geometry.values, [0] * len(buurten), [style], tooltip, values)
+    section = ("Buurten", [LegendItem(NO_DATA_COLOR, f"{NO_PILOT}: nog geen aanvragen of toekenningen")])
+    return DataLayer("polygons", payload, "Buurten"), section
+
+
 def _grant_layer(buurten: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame):
     cents = np.array([_int(v) for v in buurten["granted_cents"]], dtype="float64")
     top = cents.max() if cents.size else 0.0
@@ -205,7 +225,12 @@ def _int(value) -> int:
 
 
 def budget_html(budget: dict | None) -> str:
-    """The budget panel: total, reserved, paid, remaining and the projected exhaustion date."""
+    """The budget panel: total, reserved, paid, remaining and the projected exhaustion date.
+
+    ``budget`` as :func:`build_subsidy_map` takes it; with the pilot's ``closes_on`` (date or
+    ISO string) an exhaustion date after it says that the budget is not expected to run out
+    before the pilot closes. None: no pilot yet.
+    """
     if budget is None:
         return "<h2>Budget</h2><p>Er is nog geen subsidiepilot.</p>"
     missing = [k for k in BUDGET_FIELDS if k not in budget]
@@ -217,6 +242,9 @@ def budget_html(budget: dict | None) -> str:
         when = "geen voorspelling (er wordt nu niets toegekend)"
     elif isinstance(exhaustion, (date, str)):
         when = format_date(exhaustion)
+        closes_on = _as_date(budget.get("closes_on"), "closes_on")
+        if closes_on is not None and _as_date(exhaustion, "projected_exhaustion_date") > closes_on:
+            when += f" ({AFTER_CLOSING}, {format_date(closes_on)}: het budget raakt naar verwachting niet op)"
     else:
         raise VeiligError(f"budget: projected_exhaustion_date is not a date: {exhaustion!r}")
     rows = [
@@ -228,6 +256,22 @@ def budget_html(budget: dict | None) -> str:
     ]
     table = "".join(f"<tr><th>{escape_html(k)}</th><td>{escape_html(v)}</td></tr>" for k, v in rows)
     return f"<h2>Budget</h2>{_bar(total, reserved, paid)}<table class=\"veilig-table\">{table}</table>"
+
+
+AFTER_CLOSING = "na de sluitingsdatum"
+
+
+def _as_date(value, name: str) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            pass
+    raise VeiligError(f"budget: {name} is not a date: {value!r}")
 
 
 def _bar(total: int, reserved: int, paid: int) -> str:

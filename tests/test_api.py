@@ -467,3 +467,26 @@ def test_a_statistics_file_with_a_buurt_twice_is_refused_whole(tmp_path):
         import_buurt_stats(db, path, {"BU06370002"})
     assert load_buurt_stats(db).empty
     db.dispose()
+
+
+def test_the_planners_geopackage_download_is_styled_without_incidents_or_hidden_counts(service, tmp_path):
+    import sqlite3
+
+    client, tokens, _ = service
+    start, end = _small_month()
+    r = client.get(f"/api/v1/hotspots?category=drugs&start={start}&end={end}&format=gpkg",
+                   headers=auth(tokens, "planner"))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/geopackage+sqlite3")
+    path = tmp_path / "planner.gpkg"
+    path.write_bytes(r.content)
+    con = sqlite3.connect(path)
+    try:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM gpkg_contents")}
+        assert {"clusters", "grid", "buurten", "layer_styles"} <= tables and "incidenten" not in tables
+        counts = [n for (n,) in con.execute("SELECT n_incidents FROM buurten")]
+        styled = {t for (t,) in con.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault")}
+    finally:
+        con.close()
+    assert not [n for n in counts if n is not None and 0 < n < 5] and None in counts
+    assert styled == {"clusters", "grid", "buurten"}

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from veilig.dates import today_local
 import os
-import shutil
 import subprocess
 import sys
-import time
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from browserkit import login as _login, settle as _settle, skip_reason as _skip_reason, watch as _watch
 from helpers import ServerLog, add_users, free_port, require, run_cli, start_server, stop_server
 
 
@@ -32,8 +29,6 @@ INVOICE = (today_local() - _timedelta(days=95)).isoformat()
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-STATIC = Path(__file__).resolve().parents[1] / "api" / "static" / "vendor" / "leaflet"
 XSS_DESCRIPTION = "<img src=x onerror=alert(1)> `${alert(2)}` <script>alert(3)</script>"
 XSS_NAME = "<script>alert(4)</script><img src=y onerror=alert(5)>`x`"
 
@@ -59,13 +54,6 @@ OPEN_ALL_TOOLTIPS = """() => {
   return {opened: opened, text: text.join(' | '), elements: elements};
 }"""
 
-def _settle(page) -> None:
-    """Wait on events, not a clock: the page loaded, then two rendered frames, so every load,
-    hover and tooltip handler (and any alert() a hostile value could trigger) has run."""
-    page.wait_for_load_state("load", timeout=30_000)
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-
-
 ROLE_MAPS = {
     "analyst": ["/maps/hotspots?category=drugs", "/maps/hotspots?category=burglary", "/maps/rhythm?theme=jeugd"],
     "planner": ["/maps/hotspots?category=drugs", "/maps/rhythm?theme=jeugd", "/maps/rhythm?theme=alcohol&weekday=5&shift=00-08"],
@@ -73,18 +61,6 @@ ROLE_MAPS = {
     "admin": ["/maps/subsidy"],
 }
 ALL_MAPS = {"/maps/hotspots?category=drugs", "/maps/rhythm?theme=jeugd", "/maps/subsidy"}
-
-
-def _skip_reason() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return "Debian chromium is not installed (scripts/setup.sh --test installs it)"
-    if not STATIC.exists():
-        return "Leaflet is not vendored (scripts/vendor_static.sh)"
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "playwright (Python package) is not installed"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -125,50 +101,6 @@ def server(tmp_path_factory):
     stop_server(srv)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
-
-
-def _login(browser, base, token):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=token]", token)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return context, page
-
-
-def _watch(page, base):
-    problems: list[str] = []
-    dialogs: list[str] = []
-    origin = urlsplit(base)
-
-    def on_request(req):
-        u = urlsplit(req.url)
-        if u.scheme in ("data", "blob", "about"):
-            return
-        if (u.hostname, u.port) != (origin.hostname, origin.port):
-            problems.append(f"request to another origin: {req.url}")
-
-    page.on("request", on_request)
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-
-    def on_dialog(dialog):
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    return problems, dialogs
 
 
 @pytest.mark.parametrize("role", ["analyst", "planner", "subsidy", "admin"])

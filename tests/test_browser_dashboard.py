@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from helpers import add_users, require, start_server, stop_server
-from test_browser import CHROMIUM, CLOSES, INVOICE, OPENS, _login, _skip_reason, _watch
+from browserkit import login as _login, skip_reason as _skip_reason, watch as _watch
+from test_browser import CLOSES, INVOICE, OPENS
 
 pytestmark = pytest.mark.browser
 
@@ -78,16 +79,6 @@ def server(tmp_path_factory):
     stop_server(srv)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 def _cell(page, code: str, year: int, kind: str) -> str:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from helpers import add_users, free_port, require, start_server, stop_server
-from test_browser import CHROMIUM, _skip_reason
+from browserkit import login, skip_reason as _skip_reason
 
 pytestmark = pytest.mark.browser
 
@@ -39,26 +39,10 @@ def server(tmp_path_factory):
     stop_server(srv)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
-        yield b
-        b.close()
-
-
 def _analyst_page(browser, base, token):
-    context = browser.new_context()
-    page = context.new_page()
+    context, page = login(browser, base, token)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{base}/login")
-    page.fill("input[name=token]", token)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
     return context, page, errors
 
 

@@ -54,11 +54,19 @@ READ_COMMANDS = [
     ("subsidy", "status"),
     ("subsidy", "list"),
     ("subsidy", "show", "1"),
+    ("subsidy", "status", "--per-buurt"),
+    ("subsidy", "verify"),
     ("users", "list"),
+    ("import", "list"),
+    ("indicators", "list"),
+    ("indicators", "history", "woninginbraken"),
+    ("nearrepeat", "--iterations", "99"),
+    ("nearrepeat", "zones", "--date", "2025-12-20"),
+    ("emerging", "--category", "burglary", "--step", "quarter"),
 ]
 
 
-@pytest.mark.parametrize("args", READ_COMMANDS, ids=lambda a: " ".join(a[:2]))
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=lambda a: " ".join(a[:3]))
 def test_a_read_command_fits_80_columns_and_cuts_no_cell(env, args):
     proc = run_cli(*args, env=env)
     assert proc.returncode == 0, proc.stderr
@@ -77,7 +85,13 @@ def test_a_period_without_data_says_so(env):
 
 @pytest.mark.parametrize("args", [("users", "list", "--json"), ("subsidy", "list", "--json"),
                                   ("rhythm", "--theme", "jeugd", "--json"),
-                                  ("plan", "--theme", "jeugd", "--week", "2025-W40", "--json")])
+                                  ("plan", "--theme", "jeugd", "--week", "2025-W40", "--json"),
+                                  ("import", "list", "--json"), ("indicators", "list", "--json"),
+                                  ("indicators", "history", "woninginbraken", "--json"),
+                                  ("nearrepeat", "--iterations", "99", "--json"),
+                                  ("nearrepeat", "zones", "--date", "2025-12-20", "--json"),
+                                  ("emerging", "--category", "drugs", "--step", "quarter", "--json")],
+                         ids=lambda a: " ".join(a[:2]))
 def test_read_commands_speak_json_for_scripts(env, args):
     proc = run_cli(*args, env=env)
     assert proc.returncode == 0, proc.stderr
@@ -90,3 +104,25 @@ def test_an_unknown_category_names_each_choice_once(env):
     message = proc.stderr + proc.stdout
     assert "Traceback" not in message
     assert message.count("drugs") == 1, message
+
+
+@pytest.mark.parametrize("args, pattern", [
+    (("emerging", "--category", "burglary", "--step", "quarter"), r"\b\d\.\d{3} locaties"),
+    (("nearrepeat", "--iterations", "99"), r"\b\d{1,3}\.\d{3} paren"),
+    (("import", "list", "--wide"), r"\b6\.000\b"),
+], ids=lambda a: a[0] if isinstance(a, tuple) else "")
+def test_counts_people_read_are_in_dutch_notation(env, args, pattern):
+    import re
+
+    proc = run_cli(*args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(pattern, proc.stdout), proc.stdout[-2000:]
+
+
+def test_empty_results_say_so_instead_of_an_empty_table(tmp_path):
+    env = {"VEILIG_DATABASE_URL": f"sqlite:///{tmp_path / 'leeg.db'}", "VEILIG_DATA_DIR": str(tmp_path),
+           "COLUMNS": str(WIDTH)}
+    proc = run_cli("import", "list", env=env)
+    assert proc.returncode == 0 and "Nog geen importen" in proc.stdout, proc.stderr
+    proc = run_cli("nearrepeat", "zones", "--date", "2025-06-30", "--radius", "200", "--days", "14", env=env)
+    assert proc.returncode == 0 and "Geen actieve zones" in proc.stdout, proc.stderr

@@ -47,7 +47,7 @@ def test_emerging_command_writes_geojson_geopackage_and_csv(db, tmp_path):
     proc = run_cli("emerging", "--category", "burglary", "--start", "2024-01-01", "--end", "2025-12-31",
                    "--step", "quarter", "--out", str(tmp_path / "e.gpkg"), env=env)
     assert proc.returncode == 0, proc.stderr
-    assert [name for name, _ in pyogrio.list_layers(tmp_path / "e.gpkg")] == ["locations", "bins"]
+    assert [name for name, _ in pyogrio.list_layers(tmp_path / "e.gpkg")] == ["locations", "bins", "layer_styles"]
     bins = pyogrio.read_dataframe(tmp_path / "e.gpkg", layer="bins")
     assert len(bins) == 8 * len(props)
     assert {"location_id", "step", "n_incidents", "gi_z", "gi_p", "gi_class"} <= set(bins.columns)

@@ -13,7 +13,7 @@ from veilig.maps.base import check_origins
 from veilig.maps.emerging import LAYER_NAME, emerging_layer, series_svg
 from veilig.maps.hotspots import build_hotspot_map
 
-from test_browser import CHROMIUM, _login, _skip_reason, _watch  # the one way Chromium is launched here
+from browserkit import login as _login, skip_reason as _skip_reason, watch as _watch
 from helpers import add_users, require, start_server, stop_server
 
 
@@ -68,16 +68,6 @@ def server(tmp_path_factory):
     stop_server(srv)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 OPEN_FIRST_POPUP = """(name) => {

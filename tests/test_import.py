@@ -75,7 +75,7 @@ def test_cli_refuses_the_bad_file_with_a_report_and_no_traceback(tmp_path, sqlit
         assert f"bad.csv, row {row}, field {fld}" in proc.stderr
     proc = run_cli("import", "incidents", str(tmp_path / "bad.csv"), "--skip-invalid", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert "3 incidents imported" in proc.stdout and "4 invalid" in proc.stdout
+    assert "3 incidenten geïmporteerd" in proc.stdout and "4 ongeldig" in proc.stdout
 
 
 def test_skip_invalid_imports_the_valid_rows(db, tmp_path):

@@ -74,7 +74,11 @@ def _wait_all(procs, q, n):
 @pytest.mark.slow
 def test_budget_is_never_exceeded_under_64_concurrent_worker_processes(db, db_url):
     ids = _setup(db, WORKERS * PER_WORKER, FITS * GRANT)
-    ctx = mp.get_context("spawn")
+    # Separate processes (not threads) with their own connections, as the workers of a server are.
+    # A fork server that has imported this module once forks each worker: 64 spawned interpreters
+    # would each import pytest and veilig again, most of this test's time on two cores.
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
     ready, results, start = ctx.Queue(), ctx.Queue(), ctx.Event()
     chunks = [ids[i::WORKERS] for i in range(WORKERS)]
     procs = [ctx.Process(target=_complete_worker, args=(db_url, chunk, ready, start, results)) for chunk in chunks]

@@ -242,4 +242,8 @@ def machine_for(database):
 
 
 def test_random_operation_sequences_keep_the_invariant_and_derived_balances(db):
-    run_state_machine_as_test(machine_for(db), settings=SETTINGS)
+    # The rules are the same Python on both backends; what PostgreSQL adds is its own SQL (locks,
+    # sequences, constraints), which every rule of the machine exercises within a few sequences.
+    # A PostgreSQL step costs several times a SQLite one, so it runs fewer sequences (bounded time).
+    postgres = db.engine.dialect.name == "postgresql"
+    run_state_machine_as_test(machine_for(db), settings=settings(SETTINGS, max_examples=12) if postgres else SETTINGS)

@@ -260,3 +260,19 @@ def test_permuted_kernel_equals_the_explicit_one_on_its_permutations():
     kernel = nr._Kernel(x, y, day, bands)
     slots = np.stack([permutation(np.uint64(99), 5 + b, 200) for b in range(6)])
     np.testing.assert_array_equal(kernel.near_permuted(99, 5, 6), kernel.near(slots))
+
+
+def test_numbers_do_not_depend_on_blocks_or_threads(monkeypatch):
+    """Permutation i is a pure function of (seed, i): one thread with blocks of 7 gives the same
+    table as all threads with blocks of 32."""
+    rng = np.random.default_rng(12)
+    ev = KnoxEvents(rng.uniform(0, 1500, 400).round(), rng.uniform(0, 1500, 400).round(),
+                    DAY0 + rng.integers(0, 200, 400))
+    a = knox_test(ev, iterations=99, seed=4)
+    monkeypatch.setattr(nr, "PERMUTATION_BLOCK", 7)
+    monkeypatch.setattr(nr, "_threads", lambda: 1)
+    b = knox_test(ev, iterations=99, seed=4)
+    np.testing.assert_array_equal(a.expected, b.expected)
+    np.testing.assert_array_equal(a.p_value, b.p_value)
+    # The expected counts are means of whole numbers: sums are exact integers.
+    np.testing.assert_allclose(a.expected * 99, np.round(a.expected * 99), rtol=0, atol=1e-6)

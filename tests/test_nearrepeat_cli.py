@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from helpers import run_cli
 from test_nearrepeat_api import HOME, TODAY
@@ -76,6 +77,31 @@ def test_database_mode_and_zones(tmp_path):
     gj = json.loads((tmp_path / "z.geojson").read_text())
     assert len(gj["features"]) == 1 and gj["features"][0]["properties"]["n_incidents"] == 3
     assert (tmp_path / "o.csv").read_text().startswith("zone_id,expires_on,postcode")
+    # The same zones as a GeoPackage styled for QGIS, and as JSON for scripts; both reads audited.
+    proc = run_cli("nearrepeat", "zones", "--date", TODAY.isoformat(), "--out", str(tmp_path / "z.gpkg"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    con = sqlite3.connect(tmp_path / "z.gpkg")
+    try:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 10200
+        assert con.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault").fetchall() == [("zones",)]
+        assert con.execute("SELECT n_incidents FROM zones").fetchall() == [(3,)]
+        assert con.execute("SELECT count(*) FROM zone_buurten").fetchone()[0] >= 1
+        meta = " ".join(m for (m,) in con.execute("SELECT metadata FROM gpkg_metadata"))
+        assert 'key="synthetic">false' in meta and 'key="window_source">' in meta  # imported, not demo data
+    finally:
+        con.close()
+    proc = run_cli("nearrepeat", "zones", "--date", TODAY.isoformat(), "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert [f["properties"]["n_incidents"] for f in json.loads(proc.stdout)["features"]] == [3]
+    con = sqlite3.connect(tmp_path / "cli.db")
+    try:
+        reads = con.execute("SELECT count(*) FROM audit_log WHERE action = 'read_nearrepeat_zones'").fetchone()[0]
+    finally:
+        con.close()
+    assert reads == 3
+    proc = run_cli("nearrepeat", "--category", "burglary", "--iterations", "19", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["n_events"] == 23
     proc = run_cli("nearrepeat", "zones", "--date", TODAY.isoformat(), "--radius", "100", env=env)
     assert proc.returncode == 2 and "--radius" in proc.stderr
     proc = run_cli("nearrepeat", "--category", "fietsendiefstal", env=env)

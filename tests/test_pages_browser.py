@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from helpers import add_users, free_port, require, start_server, stop_server
-from test_browser import CHROMIUM, _skip_reason, _watch
+from browserkit import skip_reason as _skip_reason, watch as _watch
 
 pytestmark = pytest.mark.browser
 
@@ -42,16 +42,10 @@ def site(tmp_path_factory):
     stop_server(srv)
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
+@pytest.fixture
+def chromium(browser):
+    """The session's Chromium (tests/conftest.py), under the name these tests use."""
+    return browser
 
 
 def _session(chromium, base, token):

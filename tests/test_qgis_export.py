@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import xml.etree.ElementTree as ET
 from datetime import date
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -141,13 +142,21 @@ app.initQgis()
 messages = []
 QgsApplication.messageLog().messageReceived.connect(lambda msg, tag, level: messages.append(str(msg)))
 out = {}
-for layer in sys.argv[2].split(","):
-    vl = QgsVectorLayer(f"{sys.argv[1]}|layername={layer}", layer, "ogr")
-    msg, ok = vl.loadDefaultStyle()
-    r = vl.renderer()
-    out[layer] = {"valid": vl.isValid(), "style_ok": bool(ok), "renderer": r.type() if r else None,
-                  "n": vl.featureCount(),
-                  "n_symbols": len(r.legendSymbolItems()) if r else 0}
+for spec in sys.argv[1:]:
+    path, layers = spec.split("::")
+    for layer in layers.split(","):
+        vl = QgsVectorLayer(f"{path}|layername={layer}", layer, "ogr")
+        msg, ok = vl.loadDefaultStyle()
+        r = vl.renderer()
+        info = {"valid": vl.isValid(), "style_ok": bool(ok), "renderer": r.type() if r else None,
+                "n": vl.featureCount(), "n_symbols": len(r.legendSymbolItems()) if r else 0}
+        if r is not None and r.type() == "categorizedSymbol":
+            info["attr"] = r.classAttribute()
+            info["categories"] = {str(c.value()): [c.label(), c.symbol().color().name()] for c in r.categories()}
+        if r is not None and r.type() == "singleSymbol":
+            info["color"] = r.symbol().color().name()
+            info["alpha"] = r.symbol().color().alpha()
+        out[f"{path}::{layer}"] = info
 app.processEvents()
 print(json.dumps({"layers": out, "messages": messages}), flush=True)
 # PyQGIS 3.22 may crash while tearing down (exitQgis with layers alive): leave at once instead.
@@ -156,24 +165,141 @@ os._exit(0)
 """
 
 
-def test_qgis_opens_every_layer_with_its_style_and_no_version_warning(gpkg):
+@pytest.fixture(scope="module")
+def emerging_gpkg(demo, tmp_path_factory):
+    from veilig.api.exports import write_emerging_file
+    from veilig.geo.emerging import EmergingParams, emerging_hot_spots
+
+    sel = demo[demo["category"].isin(["woninginbraak", "inbraak_schuur"])]
+    res = emerging_hot_spots(sel, "burglary", date(2024, 1, 1), date(2025, 12, 31), EmergingParams(step="quarter"))
+    assert (res.locations["pattern"] != "no_pattern").any()  # the style has something to draw
+    return write_emerging_file(res, tmp_path_factory.mktemp("qgis_e") / "emerging.gpkg")
+
+
+ZONE_META = {"date": "2025-06-30", "radius_m": 200.0, "days": 14, "window_source": "instelling", "synthetic": True}
+
+
+@pytest.fixture(scope="module")
+def zones():
+    from veilig.geo.nearrepeat_zones import ZoneWindow, alert_zones
+
+    demo = generate_incidents(3, 20_000, date(2025, 1, 1), date(2025, 12, 31))
+    sel = demo[demo["category"].isin(["woninginbraak", "inbraak_schuur"])]
+    zones = alert_zones(sel, date(2025, 6, 30), ZoneWindow(200.0, 14, "instelling"))
+    assert len(zones) > 0
+    return zones
+
+
+@pytest.fixture(scope="module")
+def zones_gpkg(zones, tmp_path_factory):
+    from veilig.api.exports import write_zones_file
+
+    return write_zones_file(zones, tmp_path_factory.mktemp("qgis_z") / "zones.gpkg", metadata=ZONE_META,
+                            names={"BU06370201": "Driemanspolder"})
+
+
+def _check_styles(path, expected_layers):
+    """Every style parses as XML, is the layer's default, and names only fields the layer has."""
+    styles = _sql(path, "SELECT f_table_name, styleName, styleQML, useAsDefault FROM layer_styles")
+    by_layer = {t: (n, q, d) for t, n, q, d in styles}
+    assert set(by_layer) == set(expected_layers)
+    renderers = {}
+    for layer, (name, qml, default) in by_layer.items():
+        assert default == 1 and name
+        renderer = ET.fromstring(qml.split("\n", 1)[1]).find("renderer-v2")
+        assert renderer is not None, layer
+        fields = set(pyogrio.read_info(path, layer=layer)["fields"])
+        if renderer.get("attr"):
+            assert renderer.get("attr") in fields, (layer, renderer.get("attr"))
+        for rule in renderer.iter("rule"):
+            for field in re.findall(r'"([^"]+)"', rule.get("filter", "")):
+                assert field in fields, (layer, field)
+        renderers[layer] = renderer
+    return renderers
+
+
+def test_the_emerging_geopackage_is_1_2_described_styled_and_typed(emerging_gpkg):
+    from veilig.geo.emerging import PATTERN_NL, PATTERNS
+
+    assert _sql(emerging_gpkg, "PRAGMA user_version")[0][0] == 10200
+    contents = dict(_sql(emerging_gpkg, "SELECT table_name, description FROM gpkg_contents"))
+    assert contents["locations"].startswith("Opkomende hotspots") and "tijdstap" in contents["bins"]
+    renderers = _check_styles(emerging_gpkg, ["locations"])
+    cats = {c.get("value"): c.get("label") for c in renderers["locations"].find("categories")}
+    assert cats == {p: PATTERN_NL[p] for p in PATTERNS}
+    schema = dict(_sql(emerging_gpkg, "SELECT name, sql FROM sqlite_master WHERE type='table'"))
+    assert re.search(r'"n_incidents" INTEGER', schema["locations"]) and re.search(r'"gi_class" INTEGER', schema["bins"])
+    assert re.search(r'"step_start" (DATETIME|DATE)', schema["bins"])
+    text = " ".join(m for (m,) in _sql(emerging_gpkg, "SELECT metadata FROM gpkg_metadata"))
+    assert "Centraal Bureau voor de Statistiek" in text and "synthetic" in text and "conditional on each step" in text
+
+
+def test_the_zone_geopackage_is_1_2_described_styled_with_buurten_related(zones_gpkg, zones):
+    assert _sql(zones_gpkg, "PRAGMA user_version")[0][0] == 10200
+    contents = dict(_sql(zones_gpkg, "SELECT table_name, description FROM gpkg_contents"))
+    assert contents["zones"].startswith("Inbraakalert") and "buurten" in contents["zone_buurten"].lower()
+    renderers = _check_styles(zones_gpkg, ["zones"])
+    assert renderers["zones"].get("type") == "singleSymbol"
+    schema = dict(_sql(zones_gpkg, "SELECT name, sql FROM sqlite_master WHERE type='table'"))
+    assert re.search(r'"expires_on" (DATETIME|DATE)', schema["zones"]) and '"n_incidents" INTEGER' in schema["zones"]
+    related = pyogrio.read_dataframe(zones_gpkg, layer="zone_buurten")
+    assert sorted(zip(related["zone_id"], related["statcode"])) == sorted(
+        (z, b) for z, codes in zip(zones["zone_id"], zones["buurten"]) for b in codes)
+    text = " ".join(m for (m,) in _sql(zones_gpkg, "SELECT metadata FROM gpkg_metadata"))
+    assert "2025-06-30" in text and "Centraal Bureau voor de Statistiek" in text and "synthetic" in text
+
+
+@pytest.fixture(scope="module")
+def qgis_report(gpkg, emerging_gpkg, zones_gpkg):
+    """One headless QGIS opens every layer of the three GeoPackages and applies its default style."""
     have = os.path.exists(SYSTEM_PYTHON) and subprocess.run(
         [SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True).returncode == 0
     require(have, "PyQGIS is not installed (apt-get install python3-qgis; scripts/setup.sh --test does it)")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(gpkg.parent)}
-    proc = subprocess.run([SYSTEM_PYTHON, "-c", _QGIS_SCRIPT, str(gpkg), "clusters,grid,buurten,incidenten"],
-                          capture_output=True, text=True, env=env, timeout=600)
+    specs = [f"{gpkg}::clusters,grid,buurten,incidenten", f"{emerging_gpkg}::locations", f"{zones_gpkg}::zones"]
+    proc = subprocess.run([SYSTEM_PYTHON, "-c", _QGIS_SCRIPT, *specs], capture_output=True, text=True, env=env,
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    for layer, info in report["layers"].items():
-        assert info["valid"] and info["style_ok"], (layer, info)
+    for key, info in report["layers"].items():
+        assert info["valid"] and info["style_ok"], (key, info)
         assert info["n"] >= 0
-    assert report["layers"]["grid"]["renderer"] == "categorizedSymbol"
-    assert report["layers"]["grid"]["n_symbols"] == 7
-    assert report["layers"]["buurten"]["renderer"] == "RuleRenderer"
-    assert report["layers"]["incidenten"]["renderer"] == "categorizedSymbol"
-    warnings = [m for m in report["messages"] + proc.stderr.splitlines() if "partially supported" in m]
+    # Opened "without warnings": QGIS logs nothing at all (no GeoPackage version, style or field message).
+    assert report["messages"] == [], report["messages"]
+    warnings = [m for m in proc.stderr.splitlines() if "partially supported" in m or "arning" in m]
     assert warnings == [], warnings
+    return {(Path(k.split("::")[0]).name, k.split("::")[1]): v for k, v in report["layers"].items()}
+
+
+def test_qgis_opens_every_hotspot_layer_with_its_style_and_no_version_warning(qgis_report):
+    layers = {layer: info for (name, layer), info in qgis_report.items() if name == "drugs.gpkg"}
+    assert set(layers) == {"clusters", "grid", "buurten", "incidenten"}
+    assert layers["grid"]["renderer"] == "categorizedSymbol"
+    assert layers["grid"]["n_symbols"] == 7
+    assert layers["buurten"]["renderer"] == "RuleRenderer"
+    assert layers["incidenten"]["renderer"] == "categorizedSymbol"
+
+
+def test_qgis_draws_emerging_locations_by_pattern_in_the_map_colours(qgis_report):
+    from veilig.geo.emerging import PATTERN_NL, PATTERNS
+    from veilig.maps.emerging import PATTERN_COLORS
+
+    info = qgis_report[("emerging.gpkg", "locations")]
+    assert info["renderer"] == "categorizedSymbol" and info["attr"] == "pattern" and info["n"] > 0
+    assert info["n_symbols"] == len(PATTERNS)
+    for p in PATTERNS:
+        label, color = info["categories"][p]
+        assert label == PATTERN_NL[p]
+        if p != "no_pattern":
+            assert color == PATTERN_COLORS[p], p
+
+
+def test_qgis_draws_alert_zones_in_the_map_orange(qgis_report, zones):
+    from veilig.maps.nearrepeat import ZONE_COLOR
+
+    info = qgis_report[("zones.gpkg", "zones")]
+    assert info["renderer"] == "singleSymbol" and info["n"] == len(zones)
+    assert info["color"] == ZONE_COLOR and info["alpha"] == 64  # 25 % fill, as on the web map
 
 
 def test_the_cli_writes_the_incident_layer_only_when_asked_and_audits_it(tmp_path):
@@ -196,3 +322,32 @@ def test_the_cli_writes_the_incident_layer_only_when_asked_and_audits_it(tmp_pat
     refused = run_cli("hotspots", "--category", "drugs", "--with-incidents", "--out", str(tmp_path / "a.geojson"),
                       env=env)
     assert refused.returncode != 0 and "GeoPackage" in refused.stderr + refused.stdout
+
+
+def test_a_non_analyst_geopackage_holds_no_incidents_and_no_hidden_count(result, tmp_path):
+    from veilig.geo.privacy import public_hotspots
+
+    public = public_hotspots(result, 5, b"test-secret-of-32-bytes-for-qgis")
+    path = write_hotspot_file(public, tmp_path / "planner.gpkg", hidden_label="<5")
+    assert "incidenten" not in {name for name, _ in pyogrio.list_layers(path)}
+    hidden_before = 0
+    for layer in ("buurten", "grid", "clusters"):
+        counts = [n for (n,) in _sql(path, f'SELECT n_incidents FROM "{layer}"')]
+        assert not [n for n in counts if n is not None and 0 < n < 5], layer  # 1..4 never in the file
+        hidden_before += sum(n is None for n in counts)
+    assert hidden_before > 0  # the file does hide counts (and draws them as the map does):
+    qml = dict(_sql(path, "SELECT f_table_name, styleQML FROM layer_styles"))["buurten"]
+    rules = {r.get("filter"): r.get("label") for r in ET.fromstring(qml.split("\n", 1)[1]).iter("rule")}
+    assert rules['"n_incidents" IS NULL'] == "<5"
+    raw = [n for (n,) in _sql(write_hotspot_file(result, tmp_path / "analyst.gpkg"), 'SELECT n_incidents FROM buurten')]
+    assert [n for n in raw if n is not None and 0 < n < 5]  # the analyst's file has them: the check can fail
+
+
+def test_emerging_and_zone_geopackages_are_byte_for_byte_reproducible(emerging_gpkg, zones, tmp_path):
+    from veilig.api.exports import write_zones_file
+
+    a = write_zones_file(zones, tmp_path / "a.gpkg", metadata=ZONE_META).read_bytes()
+    b = write_zones_file(zones, tmp_path / "b.gpkg", metadata=ZONE_META).read_bytes()
+    assert a == b
+    stamp = _sql(emerging_gpkg, "SELECT last_change FROM gpkg_contents WHERE table_name = 'locations'")[0][0]
+    assert stamp.startswith("2025-12-31")  # the period's end, not the clock: the same result, the same bytes

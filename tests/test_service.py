@@ -12,7 +12,8 @@ from veilig.storage.incidents import count_incidents
 from helpers import run_cli, start_server, stop_server
 
 
-def test_migrations_create_the_schema_and_are_idempotent(db_url):
+def test_migrations_create_the_schema_and_are_idempotent(empty_db_url):
+    db_url = empty_db_url
     db = open_database(db_url)
     tables = set(inspect(db.engine).get_table_names())
     assert {"incidents", "import_batches", "buurt_stats", "meta", "alembic_version"} <= tables

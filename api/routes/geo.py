@@ -132,7 +132,10 @@ def hotspots(
         collection.setdefault("metadata", {})["disclosure"] = DISCLOSURE_NOTE_NL
     if fmt == "json":
         return JSONResponse(collection)
-    return hotspot_download(shown, collection, fmt, category, start, end)
+    from veilig.maps.base import hidden_label
+
+    label = f"{hidden_label(get_settings(request).small_count_threshold)} (verborgen)"
+    return hotspot_download(shown, collection, fmt, category, start, end, hidden=label)
 
 
 #: Dutch column names of the hotspot CSV (the GeoJSON's property names, which clients rely on, stay).
@@ -144,7 +147,7 @@ CSV_COLUMNS_NL = {
 
 
 def hotspot_download(result, collection: dict, fmt: str, category: str, start: date | None,
-                     end: date | None) -> Response:
+                     end: date | None, hidden: str = "<5 (verborgen)") -> Response:
     """What the map shows as a file: GeoJSON (WGS84), GeoPackage (RD New) or CSV (one row per feature)."""
     import json
 
@@ -160,7 +163,7 @@ def hotspot_download(result, collection: dict, fmt: str, category: str, start: d
     elif fmt == "gpkg":
         with tempfile.TemporaryDirectory() as tmp:
             # Styled for QGIS (layer_styles), with Dutch layer descriptions and the attribution.
-            path = write_hotspot_file(result, Path(tmp) / "hotspots.gpkg")
+            path = write_hotspot_file(result, Path(tmp) / "hotspots.gpkg", hidden_label=hidden)
             body = path.read_bytes()
         media = "application/geopackage+sqlite3"
     else:

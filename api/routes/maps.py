@@ -71,7 +71,8 @@ def index(request: Request, user: Principal = Depends(current_user), db: Databas
     budget = None
     if user.role in (SUBSIDY, ADMIN):
         try:
-            budget = ledger_repo.budget(db).model_dump()
+            pilot = ledger_repo.get_pilot(db)
+            budget = {**ledger_repo.budget(db, pilot.id).model_dump(), "closes_on": pilot.closes_on}
         except Exception:  # no pilot yet: the page says so
             budget = None
     panel = None
