@@ -473,7 +473,7 @@ def test_the_planners_geopackage_download_is_styled_without_incidents_or_hidden_
     import sqlite3
 
     client, tokens, _ = service
-    start, end = _small_month()
+    start, end = SMALL_MONTH
     r = client.get(f"/api/v1/hotspots?category=drugs&start={start}&end={end}&format=gpkg",
                    headers=auth(tokens, "planner"))
     assert r.status_code == 200, r.text
