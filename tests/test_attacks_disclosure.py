@@ -249,9 +249,6 @@ def test_the_rhythm_total_is_never_beside_hidden_cells(service):
 # ------------------------------------------------------------------ nested aligned periods
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 (disclosure), found by issue 14's fixed demo dates: on the data of "
-                   "2023-2025 the attack recovers 11 of 24 hidden monthly counts, a constant guess 3 of 24; with "
-                   "the data ending today it passed or failed by the date")
 def test_nested_aligned_periods_do_not_give_hidden_counts_back(service):
     """Year minus its visible months, and quarter minus its visible months, per buurt: with the
     cell key perturbation the difference misses the hidden count most of the time, and does no
