@@ -13,7 +13,8 @@ log = logging.getLogger("veilig")
 
 
 def load_demo_if_empty(db: Database, settings: Settings) -> int:
-    """Load ``settings.demo_years`` years of demo incidents up to today when no incident is stored."""
+    """Load ``settings.demo_years`` years of demo incidents up to ``settings.demo_end`` (default today)
+    when no incident is stored."""
     from veilig.geo.demo import default_demo_size, generate_incidents
     from veilig.geo.io import ReadResult
     from veilig.geo.neighbourhoods import assign_buurt
@@ -21,7 +22,7 @@ def load_demo_if_empty(db: Database, settings: Settings) -> int:
 
     if count_incidents(db) > 0:
         return 0
-    end = today_local()
+    end = settings.demo_end or today_local()
     # Whole days back (not year arithmetic, which fails on 29 February).
     start = end - timedelta(days=round(365.25 * settings.demo_years)) + timedelta(days=1)
     df = generate_incidents(settings.demo_seed, default_demo_size(start, end), start, end)

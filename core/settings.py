@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     )
     demo_seed: int = 1
     demo_years: int = 3
+    demo_end: date | None = Field(
+        default=None, description="Last day of the demo data loaded into an empty database (default: today "
+        "in Zoetermeer); tests pin it so that what they assert does not move with the calendar"
+    )
 
     @property
     def resolved_database_url(self) -> str:

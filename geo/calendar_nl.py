@@ -124,15 +124,15 @@ def parse_iso_week(week: str) -> Period:
     """``'2025-W10'`` (or ``'2025W10'``) -> the Monday-to-Sunday :class:`Period` of that ISO week."""
     m = _WEEK_RE.match(str(week))
     if not m:
-        raise VeiligError(f"week '{week}' is not an ISO week (use YYYY-Www, e.g. 2025-W10)")
+        raise VeiligError(f"week: '{week}' is geen ISO-week; schrijf JJJJ-Www, bijvoorbeeld 2025-W10")
     year, wk = int(m.group(1)), int(m.group(2))
     if not 1970 <= year <= 2100:
         # Incident data, holidays and local times only exist in this range (0001-W01 broke a map).
-        raise VeiligError(f"week '{week}': the year {year} lies outside 1970-2100")
+        raise VeiligError(f"week: '{week}': het jaar {year} ligt buiten 1970-2100")
     try:
         monday = dt.date.fromisocalendar(year, wk, 1)
     except ValueError:
-        raise VeiligError(f"week '{week}' does not exist: {year} has no ISO week {wk}") from None
+        raise VeiligError(f"week: '{week}' bestaat niet: {year} heeft geen ISO-week {wk}") from None
     return Period(monday, monday + dt.timedelta(days=6))
 
 

@@ -88,7 +88,7 @@ def theme_categories(theme: str, themes: Mapping[str, Sequence[str]] | None = No
     table = theme_table(themes)
     key = str(theme).strip().lower()
     if key not in table:
-        raise VeiligError(f"unknown theme '{theme}': use one of {', '.join(table)}")
+        raise VeiligError(f"theme: onbekend thema '{theme}'; kies uit {', '.join(table)}")
     return table[key]
 
 
@@ -274,7 +274,7 @@ def check_buurt(buurt: str, buurten: gpd.GeoDataFrame | None = None) -> str:
     code = str(buurt).strip().upper()
     if code not in codes:
         example = sorted(codes)[0] if codes else "BU06370101"
-        raise NotFoundError(f"unknown buurt '{buurt}': give a CBS statcode of Zoetermeer such as {example}")
+        raise NotFoundError(f"buurt: onbekende buurt '{buurt}'; geef een CBS-buurtcode van Zoetermeer, zoals {example}")
     return code
 
 

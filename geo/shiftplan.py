@@ -642,7 +642,7 @@ def shift_plan(
         buurten = load_buurten()
     areas = build_areas(buurten, hotspots, hotspot_id_column, hotspot_name_column)
     if pairs > len(areas):
-        raise VeiligError(f"{pairs} boa pairs per shift but only {len(areas)} areas to send them to")
+        raise VeiligError(f"pairs: {pairs} boa-koppels per dienst, maar er zijn maar {len(areas)} gebieden")
 
     span = _data_span(incidents, data_start, data_end)
     if span is None:

@@ -259,10 +259,7 @@ def _incidents(n, seed=0):
 
 
 def test_pipeline_on_demo_incidents_is_labelled_synthetic_and_complete():
-    try:
-        inc = _incidents(3000)
-    except TypeError:
-        pytest.skip("demo generator has another signature")
+    inc = _incidents(3000)
     res = emerging_hot_spots(inc, "burglary", date(2024, 1, 1), date(2025, 12, 31), EmergingParams(step="quarter"))
     assert res.synthetic
     assert len(res.steps) == 8 and res.steps.labels[0] == "2024-K1"

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import warnings
 from datetime import date
+from functools import lru_cache
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -16,10 +20,13 @@ import shapely
 from veilig.errors import VeiligError
 from veilig.geo.demo import PLANTED_CENTRES, generate_incidents
 from veilig.geo.export import GPKG_LAYERS, geojson_bytes, write_hotspots
-from veilig.geo.gistar import gi_star, gi_star_exact, queen_weights
-from veilig.geo.grid import zoetermeer_grid
 from veilig.geo.hotspots import HotspotParams, compute_hotspots
 from veilig.geo.neighbourhoods import load_buurten
+
+# The independent references (declared dependencies: a missing one fails, it does not skip).
+import esda.getisord as esda_getisord  # noqa: E402
+import libpysal  # noqa: E402
+from scipy.stats import binom, binomtest, false_discovery_control, norm  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +54,27 @@ def _inside_points(n, seed=0):
     return xs[ok][:n], ys[ok][:n]
 
 
+def _cell_id(cell: float, x: float, y: float) -> str:
+    """The documented name of the cell holding (x, y): size and south-west corner, the lattice
+    anchored at whole multiples of the cell size."""
+    return f"{cell:g}mE{math.floor(x / cell) * cell:g}N{math.floor(y / cell) * cell:g}"
+
+
+@lru_cache(maxsize=2)
+def _cells_touching_a_buurt(cell: float) -> dict[str, shapely.Polygon]:
+    """Every square of the lattice that touches (shapely ``intersects``) a buurt polygon, by name:
+    built here from the buurten, buurt by buurt, without the grid code under test."""
+    out = {}
+    for poly in load_buurten().geometry.values:
+        minx, miny, maxx, maxy = poly.bounds
+        for x in np.arange(math.floor(minx / cell) * cell, maxx, cell):
+            for y in np.arange(math.floor(miny / cell) * cell, maxy, cell):
+                square = shapely.box(x, y, x + cell, y + cell)
+                if poly.intersects(square):
+                    out[_cell_id(cell, x + cell / 2, y + cell / 2)] = square
+    return out
+
+
 def _frame(xs, ys, days, category="drugs"):
     return pd.DataFrame({
         "id": [f"T-{i}" for i in range(len(xs))],
@@ -59,7 +87,6 @@ def _frame(xs, ys, days, category="drugs"):
 def test_planted_drug_centres_come_out_as_significant_clusters_and_as_99_percent_hot_cells(drugs_2025):
     result = drugs_2025
     cell = result.params.cell
-    grid = zoetermeer_grid(cell)
     hot_ids = set(result.grid.loc[result.grid["gi_class"] == 3, "cell_id"])
     assert result.synthetic
     for cx, cy in PLANTED_CENTRES["drugs"]:
@@ -67,8 +94,7 @@ def test_planted_drug_centres_come_out_as_significant_clusters_and_as_99_percent
         holding = result.clusters[result.clusters.geometry.covers(centre)]
         assert len(holding) == 1, (cx, cy)
         assert holding["p_value"].iloc[0] <= 0.05 and holding["ratio"].iloc[0] > 1
-        row, col = grid.locate(np.array([cx]), np.array([cy]))
-        assert f"{cell:g}mE{grid.x0 + col[0] * cell:g}N{grid.y0 + row[0] * cell:g}" in hot_ids, (cx, cy)
+        assert _cell_id(cell, cx, cy) in hot_ids, (cx, cy)
     assert (result.clusters["cluster_method"] == "significante Gi*-cellen (95 %, FDR)").all()
     assert (result.clusters["null_model"] == "uniform over the municipality").all()
 
@@ -109,16 +135,47 @@ def test_buurt_table_adds_up(drugs_2025):
         assert r.n_clusters == mine.loc[mine["cluster_id"] > 0, "cluster_id"].nunique()
         if r.n_incidents:
             assert r.share_in_clusters == pytest.approx((mine["cluster_id"] > 0).mean(), abs=1e-6)
-    W = queen_weights(b.geometry.values)
-    ref = gi_star(b["n_incidents"].to_numpy(), W)
-    np.testing.assert_allclose(b["gi_z"], ref.z, atol=1e-12)
-    np.testing.assert_allclose(b["gi_p_norm"], ref.p, atol=1e-12)
-    exact = gi_star_exact(b["n_incidents"].to_numpy(), b.geometry.area.to_numpy() / b.geometry.area.sum(), W)
-    np.testing.assert_array_equal(b["gi_class"], exact.gi_class)
-    np.testing.assert_array_equal(b["observed"], exact.observed)
     assert (b["null_model"] == "uniform over the municipality").all()
     assert (b.loc[b["statnaam"] == "Stadscentrum", "gi_z"] > 1.96).all()
     assert (b.loc[b["statnaam"] == "Stadscentrum", "gi_class"] == 3).all()
+
+
+def _reference_buurt_gi(b):
+    """Gi* on the buurten from the references, not from veilig.geo.gistar: the z of esda's G_Local
+    on libpysal's queen contiguity (binary, the buurt itself included); the class from the exact
+    binomial test of each window's count (the window's share of the area as the null), with
+    scipy's Benjamini-Hochberg. Also the classes without BH (to show the data can tell them apart)."""
+    counts = b["n_incidents"].to_numpy()
+    graph = libpysal.graph.Graph.build_contiguity(b, rook=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        z = esda_getisord.G_Local(counts.astype(float), graph, transform="B", star=True, permutations=0).Zs
+    window = (graph.sparse != 0).astype(int).toarray() + np.eye(len(b), dtype=int)
+    observed = window @ counts
+    share = window @ (b.geometry.area.to_numpy() / b.geometry.area.sum())
+    n = int(counts.sum())
+    hot = np.where(observed > 0, binom.sf(observed - 1, n, share), 1.0)
+    cold = binom.cdf(observed, n, share)
+    p = np.array([binomtest(int(k), n, w).pvalue for k, w in zip(observed, share)])  # exact two-sided
+    direction = np.where(hot <= cold, 1, -1)
+
+    def classes(q):
+        return direction * ((q <= 0.10).astype(int) + (q <= 0.05) + (q <= 0.01))
+
+    return z, observed, classes(false_discovery_control(p, method="bh")), classes(p)
+
+
+@pytest.mark.parametrize("start, end", [(date(2025, 1, 1), date(2025, 12, 31)), (date(2025, 1, 1), date(2025, 3, 31))])
+def test_buurt_gi_star_equals_esda_and_the_exact_binomial_reference(demo, start, end):
+    b = compute_hotspots(demo, "drugs", start, end).buurten
+    z, observed, classes, unadjusted = _reference_buurt_gi(b)
+    np.testing.assert_allclose(b["gi_z"], z, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(b["gi_p_norm"], 2 * norm.sf(np.abs(z)), rtol=1e-9, atol=1e-15)
+    np.testing.assert_array_equal(b["observed"], observed)
+    np.testing.assert_array_equal(b["gi_class"], classes)
+    assert (classes > 0).any() and (classes == 0).any()  # not a comparison of zeros
+    if end.month == 3:  # the first quarter: fewer incidents, where the FDR step changes classes
+        assert (classes != unadjusted).any()
 
 
 def test_change_is_against_the_previous_period_of_equal_length():
@@ -162,12 +219,22 @@ def test_buurt_is_assigned_when_missing_and_points_outside_zoetermeer_are_left_o
     assert res.n_incidents == 30 and res.n_outside == 1
     assert any("buiten Zoetermeer" in m for m in res.messages)
     assert res.buurten["n_incidents"].sum() == 30 and res.grid["n_incidents"].sum() == 30
+    # Each incident in the cell that holds it (named from its coordinates), every other cell zero.
+    cell = res.params.cell
+    expected = pd.Series([_cell_id(cell, x, y) for x, y in zip(xs[:30], ys[:30])]).value_counts()
+    got = res.grid.set_index("cell_id")["n_incidents"]
+    pd.testing.assert_series_equal(got[got > 0].sort_index(), expected.sort_index(), check_names=False)
     assert (res.start, res.end) == (date(2025, 5, 5), date(2025, 5, 5))
 
 
 def _assert_empty_but_valid(res, tmp_path):
     assert len(res.clusters) == 0 and list(res.clusters.columns)[:3] == ["kind", "cluster_id", "category"]
-    assert len(res.grid) == zoetermeer_grid(res.params.cell).n_cells and len(res.buurten) == 26
+    # The grid is every cell that touches a buurt, zeros included, each with its square.
+    cells = _cells_touching_a_buurt(res.params.cell)
+    assert sorted(res.grid["cell_id"]) == sorted(cells)
+    assert res.grid["n_incidents"].sum() == res.n_incidents and (res.grid["n_incidents"] > 0).sum() <= res.n_incidents
+    assert all(g.equals(cells[c]) for c, g in zip(res.grid["cell_id"], res.grid.geometry))
+    assert len(res.buurten) == 26
     fc = json.loads(geojson_bytes(res))
     assert fc["type"] == "FeatureCollection" and {f["properties"]["kind"] for f in fc["features"]} == {"grid", "buurt"}
     write_hotspots(res, tmp_path / "empty.gpkg")
@@ -210,7 +277,13 @@ def test_all_incidents_on_one_spot_make_one_round_cluster(method, tmp_path):
     assert res.clusters.geometry.iloc[0].area == pytest.approx(np.pi * 75.0**2, rel=0.02)
     assert any("één plek" in m for m in res.messages)
     assert res.grid["gi_class"].max() == 3
-    write_hotspots(res, tmp_path / "spot.geojson")
+    # The written file holds that one cluster, with its 40 incidents and its circle, in WGS84.
+    fc = json.loads(write_hotspots(res, tmp_path / "spot.geojson").read_text(encoding="utf-8"))
+    clusters = [f for f in fc["features"] if f["properties"]["kind"] == "cluster"]
+    assert len(clusters) == 1 and clusters[0]["properties"]["n_incidents"] == 40
+    circle = gpd.GeoSeries([shapely.from_geojson(json.dumps(clusters[0]["geometry"]))], crs=4326).to_crs(28992)
+    assert circle.area.iloc[0] == pytest.approx(np.pi * 75.0**2, rel=0.02)
+    assert circle.iloc[0].covers(shapely.Point(93494.0, 452949.0).buffer(70))
 
 
 @pytest.mark.parametrize("params, name", [

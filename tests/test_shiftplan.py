@@ -373,14 +373,14 @@ def test_hotspots_in_another_crs_are_refused_not_reprojected():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"week": "2025-W10", "pairs": 4}, "4 boa pairs per shift but only 3 areas"),
+        ({"week": "2025-W10", "pairs": 4}, "pairs: 4 boa-koppels per dienst, maar er zijn maar 3 gebieden"),
         ({"week": "2025-W10", "pairs": 0}, "at least 1"),
-        ({"week": "2025-W99"}, "no ISO week 99"),
+        ({"week": "2025-W99"}, "geen ISO-week 99"),
         ({"start": "2025-03-09", "end": "2025-03-03"}, "reversed"),
         ({"week": "2025-W10", "start": "2025-03-03"}, "either a week"),
         ({}, "give a week"),
         ({"week": "2025-W10", "shifts": "08-16,12-20"}, "overlap"),
-        ({"week": "2025-W10", "theme": "verkeer"}, "unknown theme"),
+        ({"week": "2025-W10", "theme": "verkeer"}, "onbekend thema 'verkeer'"),
         ({"week": "2025-W10", "theme": "inbraak"}, "no incidents of theme 'inbraak'"),
         ({"week": "2023-W10"}, "no history"),
     ],
