@@ -326,7 +326,9 @@ def _grid_layer(sub: gpd.GeoDataFrame, wgs: gpd.GeoDataFrame, hidden: str):
     cls = pd.to_numeric(sub["gi_class"], errors="coerce").to_numpy()
     cell = _cell_size(sub)
     name = f"Gi*-raster ({format_int(cell)} m)" if cell else "Gi*-raster"
-    heading = "Gi* per rastercel: significant na FDR (exacte binomiale toets, geen simulaties)"
+    # Each cell reports the most significant of the four windows (of the chosen band) centred in its
+    # quarters (geo/gistar.py gi_star_grid_exact_fine).
+    heading = "Gi* per rastercel (beste van vier vensters in de cel): significant na FDR, exacte binomiale toets"
     items = [LegendItem(GI_CLASSES[c][0], GI_CLASSES[c][1]) for c in (3, 2, 1, -1, -2, -3)]
     order = sorted(GI_CLASSES)
     styles = [{"stroke": False, "fillColor": GI_CLASSES[c][0], "fillOpacity": 0.75} for c in order]
