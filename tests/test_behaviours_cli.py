@@ -82,7 +82,7 @@ def test_veilig_rhythm_counts_every_youth_incident_at_its_local_weekday_and_hour
     local = pd.to_datetime(df["occurred_at"]).dt.tz_convert(TZ)
     sel = (df["category"] == "overlast_jeugd") & (local.dt.date >= date(2025, 3, 1)) & (local.dt.date <= date(2025, 3, 31))
     expected = np.zeros((7, 24), dtype=int)
-    np.add.at(expected, (local[sel].dt.dayofweek.to_numpy(), local[sel].dt.hour.to_numpy()), 1)
+    np.add.at(expected, (local[sel].dt.day_of_week.to_numpy(), local[sel].dt.hour.to_numpy()), 1)
     assert sel.sum() > 20
     np.testing.assert_array_equal(counts, expected)
 
