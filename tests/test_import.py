@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,6 +61,7 @@ def test_a_file_with_four_bad_rows_is_refused_whole_and_names_each(db, tmp_path)
     assert found == {(4, "location"), (5, "occurred_at"), (6, "category"), (7, "id")}
     text = "\n".join(map(str, report.errors))
     assert "bad.csv, rij 4, veld location" in text and "buiten Zoetermeer" in text
+    assert re.search(r"buiten Zoetermeer: \d{1,3}(\.\d{3})*,\d km ", text)  # Dutch decimal comma
     assert "rij 5, veld occurred_at" in text and "31-02-2025" in text
     assert "rij 6, veld category" in text and "fietsendiefstal" in text
     assert "rij 7, veld id" in text and "staat ook op rij 1" in text
