@@ -19,7 +19,7 @@ def earlier_period(compare: int | None, previous: tuple | None) -> tuple[date, d
     if previous is not None:
         start, end = (d.date() if hasattr(d, "date") else d for d in previous)
         if end < start:
-            raise VeiligError(f"--previous: {end} lies before {start}")
+            raise VeiligError(f"--previous: {end} ligt vóór {start}; het einde moet op of na het begin liggen")
         return start, end
     return None
 

@@ -122,9 +122,9 @@ def check_period(start: date | None, end: date | None) -> None:
     """Refuse a reversed period or dates outside 1970-2100 (no incident data lie there)."""
     for name, value in (("start", start), ("end", end)):
         if value is not None and not EARLIEST <= value <= LATEST:
-            raise VeiligError(f"{name}: {value} lies outside {EARLIEST} to {LATEST}")
+            raise VeiligError(f"{name}: {value} ligt buiten {EARLIEST} tot en met {LATEST}")
     if start and end and end < start:
-        raise VeiligError(f"end {end} lies before start {start}")
+        raise VeiligError(f"end: {end} ligt vóór start {start}; end moet op of na start liggen")
 
 
 def hotspot_result(

@@ -96,8 +96,8 @@ def to_date(value: dt.date | str | pd.Timestamp, what: str = "date") -> dt.date:
         try:
             return dt.date.fromisoformat(value.strip()[:10])
         except ValueError:
-            raise VeiligError(f"{what} '{value}' is not a date (use YYYY-MM-DD)") from None
-    raise VeiligError(f"{what} {value!r} is not a date (use YYYY-MM-DD)")
+            raise VeiligError(f"{what}: '{value}' is geen datum (gebruik JJJJ-MM-DD)") from None
+    raise VeiligError(f"{what}: {value!r} is geen datum (gebruik JJJJ-MM-DD)")
 
 
 def make_period(
@@ -114,9 +114,9 @@ def make_period(
     s = to_date(start, "start") if start is not None else default_start
     e = to_date(end, "end") if end is not None else default_end
     if s is None or e is None:
-        raise VeiligError("the period is empty: give start and end (YYYY-MM-DD), there is no data to default to")
+        raise VeiligError("de periode is leeg: geef start en end (JJJJ-MM-DD); er zijn geen gegevens om op terug te vallen")
     if e < s:
-        raise VeiligError(f"the period is reversed: end {e.isoformat()} lies before start {s.isoformat()}")
+        raise VeiligError(f"de periode is omgedraaid: end {e.isoformat()} ligt vóór start {s.isoformat()}")
     return Period(s, e)
 
 
@@ -159,7 +159,7 @@ def to_local(occurred_at: pd.Series) -> pd.Series:
     values = s.to_numpy()
     missing = np.flatnonzero(pd.isna(s).to_numpy())
     if missing.size:
-        raise VeiligError(f"occurred_at is missing in row {s.index[missing[0]]}")
+        raise VeiligError(f"occurred_at ontbreekt in rij {s.index[missing[0]]}")
     naive = [
         i
         for i, v in enumerate(values)

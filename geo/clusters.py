@@ -17,6 +17,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from veilig.errors import VeiligError
+from veilig.numbers import nl_number
 
 #: Clustering methods offered to users.
 METHODS: tuple[str, ...] = ("dbscan", "hdbscan")
@@ -181,10 +182,10 @@ class GridDBSCAN:
 
     def _validate_params(self) -> None:
         if not (isinstance(self.eps, (int, float)) and math.isfinite(self.eps) and self.eps > 0):
-            raise VeiligError(f"eps must be a positive number of metres, got {self.eps!r}")
+            raise VeiligError(f"eps moet een positief aantal meters zijn, niet {self.eps!r}")
         if isinstance(self.min_samples, bool) or not isinstance(self.min_samples, (int, np.integer)) \
                 or self.min_samples < 1:
-            raise VeiligError(f"min_samples must be a whole number of at least 1, got {self.min_samples!r}")
+            raise VeiligError(f"min_samples moet een geheel getal van minstens 1 zijn, niet {self.min_samples!r}")
 
     def fit(self, X, y=None, sample_weight=None) -> GridDBSCAN:
         """Cluster ``X`` (n, 2); ``sample_weight`` (n,) non-negative weights, default 1. Returns self."""
@@ -377,8 +378,8 @@ def hdbscan_labels(X: np.ndarray, min_samples: int = 5) -> np.ndarray:
     n = P.shape[0]
     if n > HDBSCAN_MAX_POINTS:
         raise VeiligError(
-            f"method hdbscan handles at most {HDBSCAN_MAX_POINTS:,} incidents (got {n:,}); "
-            "use method dbscan or a shorter period"
+            f"method hdbscan verwerkt hoogstens {nl_number(HDBSCAN_MAX_POINTS, 0)} incidenten "
+            f"(nu {nl_number(n, 0)}); gebruik method dbscan of een kortere periode"
         )
     size = max(2, int(min_samples))
     labels = np.full(n, -1, dtype=np.int64)
@@ -422,7 +423,7 @@ def cluster_points(
     elif method == "hdbscan":
         labels = hdbscan_labels(P, min_samples=min_samples)
     else:
-        raise VeiligError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise VeiligError(f"method moet een van {', '.join(METHODS)} zijn, niet {method!r}")
     return stable_labels(labels, P)
 
 
@@ -457,7 +458,7 @@ def cluster_polygons(X, labels: np.ndarray, buffer_m: float) -> np.ndarray:
     if k == 0:
         return np.empty(0, dtype=object)
     if not (math.isfinite(buffer_m) and buffer_m > 0):
-        raise VeiligError(f"buffer_m must be positive, got {buffer_m!r}")
+        raise VeiligError(f"buffer_m moet positief zijn, niet {buffer_m!r}")
     inside = labels >= 0
     Q, lab = P[inside], labels[inside]
     side = buffer_m / math.sqrt(2.0) * (1.0 - 1e-9)

@@ -217,9 +217,9 @@ def gi_star_grid(counts, mask=None, cell: float = 100.0, band: float = 300.0) ->
         raise VeiligError(f"Gi* grid: counts must be 2-D, got shape {y.shape}")
     _check_values(y.astype(np.float64, copy=False))
     if not (math.isfinite(cell) and cell > 0):
-        raise VeiligError(f"cell must be a positive number of metres, got {cell!r}")
+        raise VeiligError(f"cell moet een positief aantal meters zijn, niet {cell!r}")
     if not (math.isfinite(band) and band > 0):
-        raise VeiligError(f"band must be a positive number of metres, got {band!r}")
+        raise VeiligError(f"band moet een positief aantal meters zijn, niet {band!r}")
     m = np.ones(y.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     if m.shape != y.shape:
         raise VeiligError(f"Gi* grid: mask has shape {m.shape}, counts {y.shape}")

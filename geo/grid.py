@@ -22,6 +22,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from veilig.errors import VeiligError
+from veilig.numbers import nl_number
 
 from .neighbourhoods import load_gemeente
 
@@ -59,7 +60,7 @@ class StudyGrid:
         O(cells) with a prepared polygon; a 100 m grid over Zoetermeer has about 4,400 cells.
         """
         if not (isinstance(cell, (int, float)) and math.isfinite(cell) and cell > 0):
-            raise VeiligError(f"cell must be a positive number of metres, got {cell!r}")
+            raise VeiligError(f"cell moet een positief aantal meters zijn, niet {cell!r}")
         minx, miny, maxx, maxy = area.bounds
         x0 = math.floor(minx / cell) * cell
         y0 = math.floor(miny / cell) * cell
@@ -67,8 +68,8 @@ class StudyGrid:
         ny = max(1, math.ceil((maxy - y0) / cell))
         if nx * ny > MAX_GRID_CELLS:
             raise VeiligError(
-                f"cell {cell:g} m is too small: the grid would have {nx * ny:,} cells "
-                f"(at most {MAX_GRID_CELLS:,})"
+                f"cell {nl_number(cell)} m is te klein: het raster zou {nl_number(nx * ny, 0)} cellen krijgen "
+                f"(hoogstens {nl_number(MAX_GRID_CELLS, 0)})"
             )
         cols, rows = np.meshgrid(np.arange(nx), np.arange(ny))
         boxes = shapely.box(x0 + cols * cell, y0 + rows * cell, x0 + (cols + 1) * cell, y0 + (rows + 1) * cell)

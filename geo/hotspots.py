@@ -42,6 +42,7 @@ import pandas as pd
 import shapely
 
 from veilig.errors import TooLargeError, VeiligError
+from veilig.numbers import nl_number
 
 from .categories import resolve_categories
 from .clusters import METHODS, GridDBSCAN, hdbscan_labels, stable_labels
@@ -115,12 +116,12 @@ class HotspotParams:
     def validated(self) -> HotspotParams:
         """Return self when every parameter is in range; otherwise a :class:`VeiligError` naming it."""
         if self.clusters not in CLUSTER_MODES:
-            raise VeiligError(f"clusters: '{self.clusters}' is not one of {', '.join(CLUSTER_MODES)}")
+            raise VeiligError(f"clusters: '{self.clusters}' is geen van {', '.join(CLUSTER_MODES)}")
         if self.method not in METHODS:
-            raise VeiligError(f"method: '{self.method}' is not one of {', '.join(METHODS)}")
+            raise VeiligError(f"method: '{self.method}' is geen van {', '.join(METHODS)}")
         _check_number("eps", self.eps, *EPS_RANGE, "m")
         if isinstance(self.min_samples, bool) or not isinstance(self.min_samples, (int, np.integer)):
-            raise VeiligError(f"min_samples: must be a whole number, got {self.min_samples!r}")
+            raise VeiligError(f"min_samples: moet een geheel getal zijn, niet {self.min_samples!r}")
         _check_number("min_samples", self.min_samples, *MIN_SAMPLES_RANGE, "")
         _check_number("cell", self.cell, *CELL_RANGE, "m")
         if self.band is not None:
@@ -132,9 +133,10 @@ class HotspotParams:
         cells, work = grid_cost(float(self.cell), band)
         if cells > MAX_GRID_CELLS or work > MAX_GRID_WORK:
             raise TooLargeError(
-                f"cell: a {self.cell:g} m grid with a {band:g} m band is too heavy for one request "
-                f"(about {cells:,} cells, {work:,} cell-rows of Gi* sums; the limit is {MAX_GRID_CELLS:,} "
-                f"cells and {MAX_GRID_WORK:,}): choose a larger cell or a smaller band")
+                f"cell: een raster van {nl_number(self.cell)} m met een band van {nl_number(band)} m is te zwaar "
+                f"voor één verzoek (ongeveer {nl_number(cells, 0)} cellen, {nl_number(work, 0)} celrijen aan Gi*-sommen; "
+                f"de grens is {nl_number(MAX_GRID_CELLS, 0)} cellen en {nl_number(MAX_GRID_WORK, 0)}): "
+                "kies een grotere cell of een kleinere band")
         return self
 
 
@@ -163,8 +165,9 @@ def _check_number(name: str, value, lo: float, hi: float, unit: str) -> None:
         and math.isfinite(float(value)) and lo <= float(value) <= hi
     if not ok:
         sep = " " if unit else ""
-        shown = f"{float(value):g}{sep}{unit}" if isinstance(value, (int, float, np.number)) else repr(value)
-        raise VeiligError(f"{name}: {shown} is out of range; use {lo:g}{sep}{unit} to {hi:g}{sep}{unit}")
+        shown = f"{nl_number(float(value))}{sep}{unit}" if isinstance(value, (int, float, np.number)) else repr(value)
+        raise VeiligError(f"{name}: {shown} ligt buiten het bereik; gebruik {nl_number(lo)}{sep}{unit} "
+                          f"tot en met {nl_number(hi)}{sep}{unit}")
 
 
 @dataclass
@@ -294,14 +297,14 @@ def _as_date(value, name: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
-        raise VeiligError(f"{name}: '{value}' is not a date (YYYY-MM-DD)") from exc
+        raise VeiligError(f"{name}: '{value}' is geen datum (JJJJ-MM-DD)") from exc
 
 
 def _utc_times(values: pd.Series) -> pd.Series:
     try:
         ts = pd.to_datetime(values)
     except (ValueError, TypeError) as exc:  # the data layer validates; a raw table may not be
-        raise VeiligError(f"occurred_at: not a time everywhere ({exc})".split("\n")[0]) from exc
+        raise VeiligError(f"occurred_at: niet overal een tijdstip ({exc})".split("\n")[0]) from exc
     if getattr(ts.dt, "tz", None) is None:  # naive: local Amsterdam time, as the brief says
         ts = ts.dt.tz_localize(TZ_NAME, ambiguous="NaT", nonexistent="shift_forward")
     return ts.dt.tz_convert("UTC")
@@ -392,14 +395,14 @@ def compute_hotspots(
     else:  # a selection of categories, e.g. from a form with check boxes
         categories = tuple(dict.fromkeys(c for name in category for c in resolve_categories(name)))
         if not categories:
-            raise VeiligError("category: choose at least one category")
+            raise VeiligError("category: kies minstens één categorie")
         label = "+".join(categories)
     start_d, end_d = _as_date(start, "start"), _as_date(end, "end")
     if start_d is not None and end_d is not None and end_d < start_d:
-        raise VeiligError(f"end: {end_d} lies before start {start_d}")
+        raise VeiligError(f"end: {end_d} ligt vóór start {start_d}; end moet op of na start liggen")
     missing = {"occurred_at", "category", "x", "y"} - set(incidents.columns)
     if missing:
-        raise VeiligError(f"incidents: missing column(s) {', '.join(sorted(missing))}")
+        raise VeiligError(f"incidents: ontbrekende kolom(men) {', '.join(sorted(missing))}")
     if buurten is None:
         buurten = load_buurten()
     messages: list[str] = []
@@ -494,8 +497,8 @@ def compute_hotspots(
                 np.zeros(0, dtype=np.int64)
         else:
             if n > MAX_HDBSCAN_INCIDENTS:
-                raise TooLargeError(f"method: HDBSCAN on {n:,} incidents is too heavy for one request (limit "
-                                    f"{MAX_HDBSCAN_INCIDENTS:,}); choose a shorter period or method=dbscan")
+                raise TooLargeError(f"method: HDBSCAN op {nl_number(n, 0)} incidenten is te zwaar voor één verzoek (grens "
+                                    f"{nl_number(MAX_HDBSCAN_INCIDENTS, 0)}); kies een kortere periode of method=dbscan")
             labels = stable_labels(hdbscan_labels(P, params.min_samples), P)
         if 0 < n < params.min_samples:
             messages.append(f"minder incidenten ({n}) dan min_samples ({params.min_samples}): geen clusters")

@@ -22,6 +22,7 @@ import pandas as pd
 import pyproj
 
 from veilig.errors import TooLargeError, VeiligError
+from veilig.numbers import nl_number
 
 from .categories import CATEGORIES, label_table, map_labels
 from .crs import RD_BOUNDS, RD_NEW, WGS84, known_crs
@@ -62,7 +63,7 @@ class RowError:
 
     def __str__(self) -> str:
         shown = f" (waarde: {self.value!r})" if self.value != "" else ""
-        return f"{self.file}, row {self.row}, field {self.field}: {self.reason}{shown}"
+        return f"{self.file}, rij {self.row}, veld {self.field}: {self.reason}{shown}"
 
 
 @dataclass
@@ -90,8 +91,8 @@ def _check_crs(name: str, crs: str | None) -> None:
     if crs is None:
         return
     if len(crs) > 200 or known_crs(crs) is None:
-        raise VeiligError(f"{name}: --crs '{crs[:80]}' is not a known CRS with an EPSG code "
-                          "that covers Zoetermeer (e.g. EPSG:28992 or EPSG:4326)")
+        raise VeiligError(f"{name}: --crs '{crs[:80]}' is geen bekend CRS met een EPSG-code "
+                          "dat Zoetermeer dekt (bijvoorbeeld EPSG:28992 of EPSG:4326)")
 
 
 def _hide_paths(exc: Exception, path: Path, name: str) -> str:
@@ -126,7 +127,7 @@ def _declared_geojson_crs(path: Path) -> str | None:
         if m is not None:
             return m.group(1).decode("utf-8", "replace")
         if re.search(rb'"crs"\s*:\s*\{', text):
-            return "(unreadable crs member)"
+            return "(onleesbaar crs-lid)"
     return None
 
 
@@ -157,15 +158,15 @@ def _read_raw(path: Path, crs: str | None, name: str | None = None,
     kind = SUPPORTED.get(suffix)
     if kind is None:
         raise VeiligError(
-            f"{name}: unsupported file type '{suffix}'; use one of {', '.join(sorted(SUPPORTED))}"
+            f"{name}: bestandstype '{suffix}' wordt niet ondersteund; gebruik een van {', '.join(sorted(SUPPORTED))}"
         )
     if not path.exists():
-        raise VeiligError(f"{name}: file not found")
+        raise VeiligError(f"{name}: bestand niet gevonden")
     if max_rows is not None:
         n_rows = _count_rows(path, kind)
         if n_rows is not None and n_rows > max_rows + (1 if kind == "CSV" else 0):
-            raise TooLargeError(f"{name}: {n_rows} rows; the limit is {max_rows} rows per file "
-                              "(split the file)")
+            raise TooLargeError(f"{name}: {n_rows} rijen; de grens is {max_rows} rijen per bestand "
+                              "(splits het bestand)")
     if kind == "CSV":
         try:
             with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -177,7 +178,7 @@ def _read_raw(path: Path, crs: str | None, name: str | None = None,
             df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=delimiter,
                              encoding="utf-8-sig", engine="c")
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            raise VeiligError(f"{name}: not a readable CSV file ({_hide_paths(exc, path, name)})") from exc
+            raise VeiligError(f"{name}: geen leesbaar CSV-bestand ({_hide_paths(exc, path, name)})") from exc
         return df, crs, kind
     import geopandas as gpd
 
@@ -187,26 +188,26 @@ def _read_raw(path: Path, crs: str | None, name: str | None = None,
         else:
             gdf = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # pyogrio/pyarrow raise many types for a broken file
-        raise VeiligError(f"{name}: not a readable {kind} file ({_hide_paths(exc, path, name)})") from exc
+        raise VeiligError(f"{name}: geen leesbaar {kind}-bestand ({_hide_paths(exc, path, name)})") from exc
     file_crs = gdf.crs.to_string() if gdf.crs is not None else None
     if kind == "GeoJSON":
         declared = _declared_geojson_crs(path)
         if declared is not None and known_crs(declared) is None:
-            raise VeiligError(f"{name}: the file declares the CRS {declared[:80]!r}, which is not a known CRS; "
-                              "write the file in WGS84 (RFC 7946) or with an EPSG code")
+            raise VeiligError(f"{name}: het bestand noemt het CRS {declared[:80]!r}, en dat is geen bekend CRS; "
+                              "schrijf het bestand in WGS84 (RFC 7946) of met een EPSG-code")
         if file_crs is None:
             file_crs = WGS84  # RFC 7946
     if file_crs is not None and known_crs(file_crs) is None:
-        raise VeiligError(f"{name}: the file declares the CRS {file_crs[:80]!r}, which is not a known CRS "
-                          "with an EPSG code that covers Zoetermeer")
+        raise VeiligError(f"{name}: het bestand noemt het CRS {file_crs[:80]!r}, en dat is geen bekend CRS "
+                          "met een EPSG-code dat Zoetermeer dekt")
     if crs and file_crs and pyproj.CRS(crs) != pyproj.CRS(file_crs):
         raise VeiligError(
-            f"{name}: the file declares {file_crs} but --crs says {crs}; "
-            "remove --crs or fix the file (veilig never overrides a declared CRS)"
+            f"{name}: het bestand noemt {file_crs}, maar --crs zegt {crs}; "
+            "laat --crs weg of herstel het bestand (veilig overschrijft nooit een genoemd CRS)"
         )
     used_crs = file_crs or crs
     if used_crs is None:
-        raise VeiligError(f"{name}: the file has no CRS; pass --crs EPSG:28992 (or the right one)")
+        raise VeiligError(f"{name}: het bestand heeft geen CRS; geef --crs EPSG:28992 (of het juiste CRS)")
     import shapely
 
     geom = gdf.geometry
@@ -221,8 +222,8 @@ def _read_raw(path: Path, crs: str | None, name: str | None = None,
     return df, used_crs, kind
 
 
-AMBIGUOUS = "ambiguous local time: it occurs twice on the autumn daylight-saving day; give a UTC offset"
-NONEXISTENT = "non-existent local time: the clock skips it on the spring daylight-saving day; give a UTC offset"
+AMBIGUOUS = "dubbelzinnige lokale tijd: deze komt twee keer voor op de dag dat de wintertijd ingaat; geef een UTC-offset"
+NONEXISTENT = "niet-bestaande lokale tijd: de klok slaat deze over op de dag dat de zomertijd ingaat; geef een UTC-offset"
 
 
 def _localize_amsterdam(naive: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -246,11 +247,11 @@ def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     reasons = pd.Series([""] * n, index=values.index, dtype=object)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         out = values.dt.tz_convert("UTC")
-        reasons[out.isna()] = "missing time"
+        reasons[out.isna()] = "tijdstip ontbreekt"
         return out, reasons
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         out, reasons = _localize_amsterdam(values)
-        reasons[values.isna()] = "missing time"
+        reasons[values.isna()] = "tijdstip ontbreekt"
         return out, reasons
 
     s = values.astype("string").str.strip()
@@ -264,7 +265,7 @@ def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         pd.to_numeric(s.str.extract(r"^\d{1,2}-\d{1,2}-(\d{4})", expand=False), errors="coerce"))
     absurd = (year < _YEAR_RANGE[0]) | (year > _YEAR_RANGE[1])
     absurd = absurd.fillna(False).astype(bool) & ~missing
-    reasons[absurd] = [f"implausible date: the year {int(y)} lies outside {_YEAR_RANGE[0]}-{_YEAR_RANGE[1]}"
+    reasons[absurd] = [f"onwaarschijnlijke datum: het jaar {int(y)} ligt buiten {_YEAR_RANGE[0]}-{_YEAR_RANGE[1]}"
                        for y in year[absurd]]
     missing = missing | absurd  # not parsed; the reason above stays
 
@@ -290,13 +291,13 @@ def _parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         local, why = _localize_amsterdam(naive_vals[parsed_ok])
         out[parsed_ok] = local
         reasons[parsed_ok] = why
-    reasons[missing & ~absurd] = "missing time"
+    reasons[missing & ~absurd] = "tijdstip ontbreekt"
     bad = ~missing & out.isna() & (reasons == "")
-    reasons[bad] = "not a valid date/time (use ISO 8601, e.g. 2025-03-01T21:30:00+01:00, or DD-MM-YYYY HH:MM)"
+    reasons[bad] = "geen geldige datum/tijd (gebruik ISO 8601, bijvoorbeeld 2025-03-01T21:30:00+01:00, of DD-MM-JJJJ UU:MM)"
     return out, reasons
 
 
-CONTROL = "control character (such as NUL) in the text"
+CONTROL = "stuurteken (zoals NUL) in de tekst"
 # C0 controls and DEL, the C1 controls, and the Unicode line/paragraph separators; a
 # description may keep tab, newline and carriage return.
 _CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]"
@@ -349,7 +350,7 @@ def read_incidents(
     labels = labels if labels is not None else label_table()
     df, used_crs, kind = _read_raw(path, crs, name, max_rows)
     if max_rows is not None and len(df) > max_rows:
-        raise TooLargeError(f"{name}: {len(df)} rows; the limit is {max_rows} rows per file (split the file)")
+        raise TooLargeError(f"{name}: {len(df)} rijen; de grens is {max_rows} rijen per bestand (splits het bestand)")
     n = len(df)
     cols = {str(c).strip().lower(): c for c in df.columns}
     rows = np.arange(1, n + 1)
@@ -382,33 +383,33 @@ def read_incidents(
             fx, fy = "x", "y"
         elif lat_col and lon_col:
             if crs and pyproj.CRS(crs) != pyproj.CRS(WGS84):
-                raise VeiligError(f"{name}: lat/lon columns are WGS84 (EPSG:4326), but --crs says {crs}")
+                raise VeiligError(f"{name}: kolommen lat/lon zijn WGS84 (EPSG:4326), maar --crs zegt {crs}")
             xs = pd.to_numeric(df[lon_col].str.replace(",", ".", regex=False), errors="coerce")
             ys = pd.to_numeric(df[lat_col].str.replace(",", ".", regex=False), errors="coerce")
             used_crs = WGS84
             raw_x, raw_y = df[lon_col], df[lat_col]
             fx, fy = "lon", "lat"
         else:
-            missing_cols.append("x/y (RD New) or lat/lon (WGS84)")
+            missing_cols.append("x/y (RD New) of lat/lon (WGS84)")
     else:
         xs, ys = df["__x"].astype(float), df["__y"].astype(float)
         raw_x = raw_y = df["__geomtype"]
         fx = fy = "geometry"
     if missing_cols:
         raise VeiligError(
-            f"{name}: missing column(s) {', '.join(missing_cols)}; found {', '.join(map(str, df.columns[:20]))}"
+            f"{name}: ontbrekende kolom(men) {', '.join(missing_cols)}; gevonden: {', '.join(map(str, df.columns[:20]))}"
         )
 
     # --- id: present and unique within the file ------------------------------------------------
     ids = df[id_col].astype("string").str.strip()
     id_missing = (ids.isna() | (ids == "")).to_numpy()
-    add_errors(id_missing, "id", "missing id", ids.fillna(""))
+    add_errors(id_missing, "id", "id ontbreekt", ids.fillna(""))
     dup = ids.duplicated(keep="first").to_numpy() & ~id_missing
     if dup.any():
         first_row = pd.Series(rows, index=df.index).groupby(ids.values).transform("min").to_numpy()
-        add_errors(dup, "id", [f"duplicate id: also on row {r}" for r in first_row], ids)
+        add_errors(dup, "id", [f"dubbel id: staat ook op rij {r}" for r in first_row], ids)
     too_long = (ids.str.len().fillna(0) > 200).to_numpy()
-    add_errors(too_long, "id", "id longer than 200 characters", lambda: ids.str.slice(0, 60))
+    add_errors(too_long, "id", "id langer dan 200 tekens", lambda: ids.str.slice(0, 60))
     add_errors(_has_control(ids) & ~too_long, "id", CONTROL, lambda: ids.map(_visible, na_action="ignore"))
 
     # --- time ---------------------------------------------------------------------------------
@@ -420,30 +421,30 @@ def read_incidents(
     early = ok_time & (times < lo)
     late = ok_time & (times > hi)
     treasons = treasons.copy()
-    treasons[early] = f"implausible date: before {earliest.isoformat()} (setting VEILIG_IMPORT_EARLIEST)"
-    treasons[late] = (f"implausible date: more than {future_days:g} day(s) in the future "
-                      "(setting VEILIG_IMPORT_FUTURE_DAYS)")
+    treasons[early] = f"onwaarschijnlijke datum: vóór {earliest.isoformat()} (instelling VEILIG_IMPORT_EARLIEST)"
+    treasons[late] = (f"onwaarschijnlijke datum: meer dan {nl_number(future_days)} dag(en) in de toekomst "
+                      "(instelling VEILIG_IMPORT_FUTURE_DAYS)")
     tbad = (treasons != "").to_numpy()
     add_errors(tbad, "occurred_at", treasons.to_numpy(), lambda: df[time_col].astype(str))
 
     # --- category -----------------------------------------------------------------------------
     cats = map_labels(df[cat_col], labels)
     cbad = cats.isna().to_numpy()
-    add_errors(cbad, "category", f"unknown category; expected one of {', '.join(CATEGORIES)} "
-               "or a label in the category table", lambda: df[cat_col].astype(str))
+    add_errors(cbad, "category", f"onbekende categorie; verwacht een van {', '.join(CATEGORIES)} "
+               "of een label uit de categorietabel", lambda: df[cat_col].astype(str))
 
     # --- location -----------------------------------------------------------------------------
     x = xs.to_numpy(dtype=float)
     y = ys.to_numpy(dtype=float)
     coord_bad = ~(np.isfinite(x) & np.isfinite(y))
     if kind == "CSV":
-        add_errors(coord_bad, f"{fx}/{fy}", "missing or non-numeric coordinate",
+        add_errors(coord_bad, f"{fx}/{fy}", "coördinaat ontbreekt of is geen getal",
                    lambda: (raw_x.astype(str) + " " + raw_y.astype(str)).to_numpy())
     else:
-        add_errors(coord_bad, "geometry", "geometry must be a non-empty Point", raw_x)
+        add_errors(coord_bad, "geometry", "geometry moet een niet-leeg Point zijn", raw_x)
     if known_crs(used_crs) is None:
-        raise VeiligError(f"{name}: the CRS {str(used_crs)[:80]!r} is not a known CRS with an EPSG code "
-                          "that covers Zoetermeer")
+        raise VeiligError(f"{name}: het CRS {str(used_crs)[:80]!r} is geen bekend CRS met een EPSG-code "
+                          "dat Zoetermeer dekt")
     src_crs = known_crs(used_crs)
     if src_crs.is_geographic and n:
         # Latitude beyond +-90 or longitude beyond +-180 is no place on earth; PROJ would give inf.
@@ -451,7 +452,7 @@ def read_incidents(
         lat_bad = ~coord_bad & (np.abs(y) > 90)
         out_of_range = lon_bad | lat_bad
         add_errors(out_of_range, f"{fx}/{fy}" if kind == "CSV" else "geometry",
-                   "coordinate out of range (latitude -90..90, longitude -180..180)",
+                   "coördinaat buiten bereik (breedtegraad -90..90, lengtegraad -180..180)",
                    lambda: [f"{a} {b}" for a, b in zip(xs.to_numpy(float), ys.to_numpy(float))])
         coord_bad = coord_bad | out_of_range
     if src_crs != pyproj.CRS(RD_NEW) and n:
@@ -461,9 +462,9 @@ def read_incidents(
         try:
             x[ok], y[ok] = tr.transform(x[ok], y[ok])
         except pyproj.exceptions.ProjError as exc:
-            raise VeiligError(f"{name}: coordinates cannot be converted from {used_crs} to RD New ({exc})") from exc
+            raise VeiligError(f"{name}: coördinaten kunnen niet worden omgezet van {used_crs} naar RD New ({exc})") from exc
         lost = ok & ~(np.isfinite(x) & np.isfinite(y))
-        add_errors(lost, "location", f"coordinate cannot be converted from {used_crs} to RD New",
+        add_errors(lost, "location", f"coördinaat kan niet worden omgezet van {used_crs} naar RD New",
                    lambda: [f"{a} {b}" for a, b in zip(xs.to_numpy(float), ys.to_numpy(float))])
         coord_bad = coord_bad | lost
     minx, miny, maxx, maxy = RD_BOUNDS
@@ -473,9 +474,9 @@ def read_incidents(
     if far.any():
         km = np.round(dist[far] / 1000.0, 1)
         reasons = np.empty(n, dtype=object)
-        reasons[far] = [f"location outside Zoetermeer: {d} km from the nearest buurt "
-                        f"(limit {margin_m:.0f} m; check the CRS, now {used_crs})" for d in km]
-        reasons[far & outside_rd] = (f"location outside the Netherlands (RD New); check the CRS, now {used_crs}")
+        reasons[far] = [f"locatie buiten Zoetermeer: {nl_number(d, 1)} km van de dichtstbijzijnde buurt "
+                        f"(grens {nl_number(margin_m, 0)} m; controleer het CRS, nu {used_crs})" for d in km]
+        reasons[far & outside_rd] = (f"locatie buiten Nederland (RD New); controleer het CRS, nu {used_crs}")
         add_errors(far, "location", reasons,
                    lambda: [f"{a:.1f} {b:.1f}" for a, b in zip(xs.to_numpy(float), ys.to_numpy(float))])
 
@@ -491,11 +492,11 @@ def read_incidents(
     desc = df[desc_col].astype("string") if desc_col else pd.Series(pd.NA, index=df.index, dtype="string")
     desc = desc.where(desc.str.strip() != "", pd.NA) if desc_col else desc
     src_long = (src.str.len().fillna(0) > MAX_SOURCE).to_numpy()
-    add_errors(src_long, "source", f"source longer than {MAX_SOURCE} characters", lambda: src.str.slice(0, 60))
+    add_errors(src_long, "source", f"source langer dan {MAX_SOURCE} tekens", lambda: src.str.slice(0, 60))
     add_errors(_has_control(src) & ~src_long, "source", CONTROL, lambda: src.map(_visible, na_action="ignore"))
     desc_long = (desc.str.len().fillna(0) > MAX_DESCRIPTION).to_numpy()
     # The description is personal data: the report names the rule, never echoes the text.
-    add_errors(desc_long, "description", f"description longer than {MAX_DESCRIPTION} characters", lambda: [""] * n)
+    add_errors(desc_long, "description", f"description langer dan {MAX_DESCRIPTION} tekens", lambda: [""] * n)
     add_errors(_has_control(desc, allow_newlines=True) & ~desc_long, "description", CONTROL, lambda: [""] * n)
 
     bad_rows = np.zeros(n, dtype=bool)
@@ -542,4 +543,4 @@ def write_incidents(df: pd.DataFrame, path: str | Path) -> None:
     elif suffix in (".parquet", ".geoparquet"):
         gdf.to_parquet(path, index=False)
     else:
-        raise VeiligError(f"{path.name}: write .csv, .gpkg or .parquet")
+        raise VeiligError(f"{path.name}: schrijf naar .csv, .gpkg of .parquet")

@@ -114,7 +114,7 @@ def time_steps(start: date, end: date, step: str = "month") -> TimeSteps:
     if step not in STEPS:
         raise VeiligError(f"step: '{step}' is not one of {', '.join(STEPS)}")
     if end < start:
-        raise VeiligError(f"end: {end} lies before start {start}")
+        raise VeiligError(f"end: {end} ligt vóór start {start}; end moet op of na start liggen")
     starts, ends, labels, partial = [], [], [], []
     cur = _step_floor(start, step)
     while cur <= end:

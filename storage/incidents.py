@@ -317,24 +317,24 @@ def import_buurt_stats(db: Database, path: str | Path, known_statcodes: set[str]
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python", encoding="utf-8-sig")
     except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise VeiligError(f"{path.name}: not a readable CSV file ({exc})") from exc
+        raise VeiligError(f"{path.name}: geen leesbaar CSV-bestand ({exc})") from exc
     df.columns = [c.strip().lower() for c in df.columns]
     aliases = {"aantal_inwoners": "inhabitants", "inwoners": "inhabitants", "woningvoorraad": "dwellings",
                "woningen": "dwellings", "jaar": "year", "buurtcode": "statcode", "buurtnaam": "statnaam"}
     df = df.rename(columns=aliases)
     if "statcode" not in df.columns:
-        raise VeiligError(f"{path.name}: missing column 'statcode'")
+        raise VeiligError(f"{path.name}: ontbrekende kolom 'statcode'")
     problems: list[str] = []
     records = []
     seen: dict[str, int] = {}
     for i, row in enumerate(df.to_dict("records"), start=1):
         code = row["statcode"].strip()
         if code not in known_statcodes:
-            problems.append(f"{path.name}, row {i}, field statcode: '{code}' is not a Zoetermeer buurt")
+            problems.append(f"{path.name}, rij {i}, veld statcode: '{code}' is geen buurt van Zoetermeer")
             continue
         if code in seen:
-            problems.append(f"{path.name}, row {i}, field statcode: '{code}' also on row {seen[code]} "
-                            "(one row per buurt; keep one year)")
+            problems.append(f"{path.name}, rij {i}, veld statcode: '{code}' staat ook op rij {seen[code]} "
+                            "(één rij per buurt; houd één jaar aan)")
             continue
         seen[code] = i
         rec = {"statcode": code, "statnaam": (row.get("statnaam") or None)}
@@ -345,10 +345,10 @@ def import_buurt_stats(db: Database, path: str | Path, known_statcodes: set[str]
             elif raw.isdigit():
                 rec[fld] = int(raw)
             else:
-                problems.append(f"{path.name}, row {i}, field {fld}: '{row.get(fld)}' is not a whole number")
+                problems.append(f"{path.name}, rij {i}, veld {fld}: '{row.get(fld)}' is geen geheel getal")
         records.append(rec)
     if problems:
-        raise VeiligError("statistics refused, nothing imported:\n" + "\n".join(problems))
+        raise VeiligError("statistieken geweigerd, niets geïmporteerd:\n" + "\n".join(problems))
     with db.write() as conn:
         conn.execute(BuurtStat.__table__.delete().where(BuurtStat.statcode.in_([r["statcode"] for r in records])))
         if records:

@@ -240,7 +240,7 @@ def test_a_wrong_token_is_refused(service):
 
 @pytest.mark.parametrize("query,status,fragment", [
     ("category=fietsen", 400, "onbekende categorie 'fietsen': kies uit burglary, drugs"),
-    ("category=drugs&start=2025-05-01&end=2025-01-01", 400, "end 2025-01-01 lies before start 2025-05-01"),
+    ("category=drugs&start=2025-05-01&end=2025-01-01", 400, "end: 2025-01-01 ligt vóór start 2025-05-01"),
     ("category=drugs&start=31-13-2025", 422, "start"),
     ("category=drugs&start=2025-02-30", 422, "start"),
 ])
@@ -282,7 +282,7 @@ def test_upload_that_is_not_geodata_or_too_large_is_refused(service):
     client, tokens, _ = service
     h = auth(tokens, "analyst")
     r = client.post("/api/v1/incidents", headers=h, files={"file": ("x.gpkg", b"not a geopackage", "application/octet-stream")})
-    assert r.status_code == 400 and "not a readable GeoPackage" in r.json()["detail"]
+    assert r.status_code == 400 and "geen leesbaar GeoPackage" in r.json()["detail"]
     r = client.post("/api/v1/incidents", headers=h, files={"file": ("x.exe", b"MZ", "application/octet-stream")})
     assert r.status_code == 400 and "niet ondersteund" in r.json()["detail"]
     big = "id,occurred_at,category,x,y\n" + "A,2025-01-01T00:00:00+01:00,drugs,93494,452949\n" * 10_000
@@ -436,7 +436,7 @@ def test_an_unknown_crs_or_an_ancient_period_is_a_clear_4xx(service):
     csv = "id,occurred_at,category,x,y\nK-1,2025-03-01T21:30:00+01:00,drugs,93494,452949\n"
     r = client.post("/api/v1/incidents", headers=auth(tokens, "analyst"),
                     files={"file": ("k.csv", csv, "text/csv")}, data={"crs": "garbage"})
-    assert r.status_code == 400 and "not a known CRS" in r.json()["detail"]
+    assert r.status_code == 400 and "geen bekend CRS" in r.json()["detail"]
     r = client.get("/api/v1/rhythm?theme=jeugd&start=1900-01-01&end=1900-01-02", headers=auth(tokens, "planner"))
     assert r.status_code == 400 and "start" in r.json()["detail"]
 
@@ -463,7 +463,7 @@ def test_a_statistics_file_with_a_buurt_twice_is_refused_whole(tmp_path):
     path = tmp_path / "stats.csv"
     path.write_text("statcode,inhabitants,dwellings,year\nBU06370002,5400,3100,2023\nBU06370002,5500,3150,2024\n")
     db = open_database(f"sqlite:///{tmp_path / 's.db'}")
-    with pytest.raises(VeiligError, match="row 2, field statcode.*also on row 1"):
+    with pytest.raises(VeiligError, match="rij 2, veld statcode.*staat ook op rij 1"):
         import_buurt_stats(db, path, {"BU06370002"})
     assert load_buurt_stats(db).empty
     db.dispose()

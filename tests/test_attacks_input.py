@@ -113,7 +113,7 @@ def test_geojson_with_a_linestring_or_huge_coordinates_is_refused_row_by_row(tmp
 def test_geojson_declaring_an_unknown_crs_is_refused_not_read_as_wgs84(tmp_path):
     path = _geojson(tmp_path, [_feature("P", {"type": "Point", "coordinates": [93494, 452949]})],
                     crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}})
-    with pytest.raises(VeiligError, match="not a known CRS"):
+    with pytest.raises(VeiligError, match="geen bekend CRS"):
         read_incidents(path)
 
 
@@ -132,7 +132,7 @@ def test_geopackage_with_polygons_is_refused_row_by_row(tmp_path):
                                  "+proj=merc +lon_0=1e308", "x" * 5000])
 def test_an_unknown_or_hand_made_crs_is_refused(tmp_path, crs):
     path = _csv(tmp_path, f"A-1,2025-03-01T21:30:00+01:00,drugs,{GOOD_XY[0]},{GOOD_XY[1]}\n")
-    with pytest.raises(VeiligError, match="not a known CRS"):
+    with pytest.raises(VeiligError, match="geen bekend CRS"):
         read_incidents(path, crs=crs)
 
 
@@ -155,7 +155,7 @@ def test_a_file_with_more_rows_than_the_limit_is_refused_from_its_metadata(tmp_p
     from veilig.geo.io import write_incidents
 
     write_incidents(df, path)
-    with pytest.raises(VeiligError, match="limit is 1000 rows") as err:
+    with pytest.raises(VeiligError, match="grens is 1000 rijen") as err:
         read_incidents(path, max_rows=1000)
     assert err.value.status_code == 413
 
@@ -336,7 +336,7 @@ def test_an_unknown_crs_in_the_form_is_refused(hostile_service):
     client, tokens, _ = hostile_service
     r = _upload(client, tokens["analyst"], "ok.csv", HEADER + "A-1,2025-03-01,drugs,93494,452949\n",
                 crs="+proj=longlat +a=1e308")
-    assert r.status_code == 400 and "not a known CRS" in r.json()["detail"]
+    assert r.status_code == 400 and "geen bekend CRS" in r.json()["detail"]
 
 
 # ------------------------------------------------------------------ import batches: list and undo

@@ -304,7 +304,7 @@ def test_bad_category_and_period_are_refused(demo):
         compute_hotspots(demo, "drugs", "2025-02-01", "2025-01-01")
     with pytest.raises(VeiligError, match="^start"):
         compute_hotspots(demo, "drugs", "1 januari")
-    with pytest.raises(VeiligError, match="missing column"):
+    with pytest.raises(VeiligError, match="ontbrekende kolom"):
         compute_hotspots(demo.drop(columns="x"), "drugs")
     raw = pd.DataFrame({"occurred_at": ["2025-01-01 10:00", "gisteren"], "category": "drugs",
                         "x": [93494.0, 93494.0], "y": [452949.0, 452949.0]})

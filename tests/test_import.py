@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -59,10 +60,11 @@ def test_a_file_with_four_bad_rows_is_refused_whole_and_names_each(db, tmp_path)
     found = {(e.row, e.field) for e in report.errors}
     assert found == {(4, "location"), (5, "occurred_at"), (6, "category"), (7, "id")}
     text = "\n".join(map(str, report.errors))
-    assert "bad.csv, row 4, field location" in text and "outside Zoetermeer" in text
-    assert "row 5, field occurred_at" in text and "31-02-2025" in text
-    assert "row 6, field category" in text and "fietsendiefstal" in text
-    assert "row 7, field id" in text and "also on row 1" in text
+    assert "bad.csv, rij 4, veld location" in text and "buiten Zoetermeer" in text
+    assert re.search(r"buiten Zoetermeer: \d{1,3}(\.\d{3})*,\d km ", text)  # Dutch decimal comma
+    assert "rij 5, veld occurred_at" in text and "31-02-2025" in text
+    assert "rij 6, veld category" in text and "fietsendiefstal" in text
+    assert "rij 7, veld id" in text and "staat ook op rij 1" in text
     assert _snapshot(db) == before
 
 
@@ -72,7 +74,7 @@ def test_cli_refuses_the_bad_file_with_a_report_and_no_traceback(tmp_path, sqlit
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
     for row, fld in ((4, "location"), (5, "occurred_at"), (6, "category"), (7, "id")):
-        assert f"bad.csv, row {row}, field {fld}" in proc.stderr
+        assert f"bad.csv, rij {row}, veld {fld}" in proc.stderr
     proc = run_cli("import", "incidents", str(tmp_path / "bad.csv"), "--skip-invalid", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "3 incidenten geïmporteerd" in proc.stdout and "4 ongeldig" in proc.stdout
@@ -135,19 +137,19 @@ def test_csv_with_lat_lon_is_read_as_wgs84(db, tmp_path):
 def test_a_declared_crs_is_never_overridden(tmp_path):
     path = tmp_path / "inc.gpkg"
     write_incidents(generate_incidents(7, 20), path)
-    with pytest.raises(VeiligError, match="declares"):
+    with pytest.raises(VeiligError, match="het bestand noemt"):
         read_incidents(path, crs="EPSG:4326")
 
 
 def test_unsupported_or_broken_files_are_refused_clearly(tmp_path):
     (tmp_path / "x.txt").write_text("hello")
-    with pytest.raises(VeiligError, match="unsupported file type"):
+    with pytest.raises(VeiligError, match="wordt niet ondersteund"):
         read_incidents(tmp_path / "x.txt")
     (tmp_path / "x.gpkg").write_bytes(b"not a geopackage")
-    with pytest.raises(VeiligError, match="not a readable GeoPackage"):
+    with pytest.raises(VeiligError, match="geen leesbaar GeoPackage"):
         read_incidents(tmp_path / "x.gpkg")
     (tmp_path / "cols.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(VeiligError, match="missing column"):
+    with pytest.raises(VeiligError, match="ontbrekende kolom"):
         read_incidents(tmp_path / "cols.csv")
 
 
@@ -157,8 +159,8 @@ def test_local_times_without_offset_follow_amsterdam_and_refuse_the_ambiguous_ho
     times, reasons = _parse_times(s)
     assert times[0] == pd.Timestamp("2025-07-01T10:00Z")
     assert times[1] == pd.Timestamp("2025-01-01T11:00Z")
-    assert "ambiguous" in reasons[2]  # 02:30 on the autumn day happens twice
-    assert "non-existent" in reasons[3]  # 02:30 on the spring day does not happen
+    assert "dubbelzinnige" in reasons[2]  # 02:30 on the autumn day happens twice
+    assert "niet-bestaande" in reasons[3]  # 02:30 on the spring day does not happen
     assert times[4] == pd.Timestamp("2025-10-26T00:30Z") and reasons[4] == ""
 
 

@@ -140,7 +140,7 @@ def test_police_file_keeps_our_rows_counts_the_others_and_names_each_bad_row():
     assert read.other_municipality == 2 and read.other_type == 1
     assert [(e.row, e.field) for e in read.errors] == [(7, "Perioden"), (8, "GeregistreerdeMisdrijven_1"),
                                                        (9, "WijkenEnBuurten")]
-    assert "politie.csv, row 7, field Perioden" in str(read.errors[0])
+    assert "politie.csv, rij 7, veld Perioden" in str(read.errors[0])
     assert sorted(read.rows["region_code"]) == ["BU06370001", "BU06370001", "GM0637"]
 
 
@@ -341,7 +341,7 @@ def test_cli_import_misdrijven_reports_rows_and_writes_nothing_on_error(db_url, 
     proc = run_cli("import", "misdrijven", str(f), "--report", str(report), env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "geweigerd, niets geïmporteerd" in proc.stderr
-    assert "47018NED.csv, row 5, field Perioden" in proc.stderr
+    assert "47018NED.csv, rij 5, veld Perioden" in proc.stderr
     assert "2 van andere gemeenten genegeerd" in proc.stderr
     assert "row,field" in report.read_text() and ",5,Perioden," in report.read_text()
     from veilig.storage import open_database

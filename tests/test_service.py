@@ -62,6 +62,6 @@ def test_every_command_has_help_and_unknown_input_gives_no_traceback(tmp_path):
         proc = run_cli(*args, env=env)
         assert proc.returncode == 0, (args, proc.stderr)
     proc = run_cli("import", "incidents", "/nonexistent/file.csv", env=env)
-    assert proc.returncode != 0 and "Traceback" not in proc.stderr and "file not found" in proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr and "bestand niet gevonden" in proc.stderr
     proc = run_cli("demo", "--incidents", "2000000", "--out", "x.csv")
     assert proc.returncode != 0 and "Traceback" not in proc.stderr and "--incidents" in proc.stderr

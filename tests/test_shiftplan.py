@@ -376,7 +376,7 @@ def test_hotspots_in_another_crs_are_refused_not_reprojected():
         ({"week": "2025-W10", "pairs": 4}, "pairs: 4 boa-koppels per dienst, maar er zijn maar 3 gebieden"),
         ({"week": "2025-W10", "pairs": 0}, "at least 1"),
         ({"week": "2025-W99"}, "geen ISO-week 99"),
-        ({"start": "2025-03-09", "end": "2025-03-03"}, "reversed"),
+        ({"start": "2025-03-09", "end": "2025-03-03"}, "omgedraaid"),
         ({"week": "2025-W10", "start": "2025-03-03"}, "either a week"),
         ({}, "give a week"),
         ({"week": "2025-W10", "shifts": "08-16,12-20"}, "overlap"),
