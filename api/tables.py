@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
+from veilig.numbers import nl_number
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,6 @@ def nl_dec(value: object, decimals: int = 1, suffix: str = "") -> str:
     try:
         if value is None or value != value:
             return "-"
-        text = f"{float(value):,.{decimals}f}"
+        return nl_number(float(value), decimals) + suffix
     except (TypeError, ValueError):
         return "-"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".") + suffix

@@ -1,7 +1,7 @@
 """Numbers as a person in Zoetermeer reads them: decimal comma, dot between thousands (``1.234,5``).
 
 Pure and dependency-free, so the geo layer can name numbers in its messages without importing
-the terminal tables (:mod:`veilig.api.tables` formats table cells the same way).
+the terminal tables; :mod:`veilig.api.tables` formats its cells with it.
 """
 
 from __future__ import annotations
