@@ -76,6 +76,23 @@ def window_tail_pvalues(
     return (np.where(valid, p_hot, nan), np.where(valid, p_cold, nan), np.where(valid, p_two, nan))
 
 
+def _bisect(lo: np.ndarray, hi: np.ndarray, ok, ok_is_low: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised bisection on whole numbers until ``hi - lo <= 1`` everywhere.
+
+    ``ok(k)`` is monotone on each ``[lo, hi]``: true at ``lo``'s end when ``ok_is_low`` (the answer
+    is the largest ok ``k``), true at ``hi``'s end otherwise (the smallest ok ``k``).
+    """
+    while True:
+        todo = hi - lo > 1
+        if not todo.any():
+            return lo, hi
+        mid = np.floor((lo + hi) / 2)
+        good = ok(mid)
+        low_moves = good if ok_is_low else ~good
+        lo = np.where(todo & low_moves, mid, lo)
+        hi = np.where(todo & ~low_moves, mid, hi)
+
+
 def _far_tail(x: np.ndarray, n: int, s: np.ndarray) -> np.ndarray:
     """Mass of the counts on the other side of the mode that are at most as likely as ``x``.
 
@@ -98,14 +115,7 @@ def _far_tail(x: np.ndarray, n: int, s: np.ndarray) -> np.ndarray:
         hi = mode[h].copy()  # f(hi) > level
         sh = s[h]
         lv = level[h]
-        while True:
-            todo = hi - lo > 1
-            if not todo.any():
-                break
-            mid = np.floor((lo + hi) / 2)
-            ok = binom.logpmf(mid, n, sh) <= lv
-            lo = np.where(todo & ok, mid, lo)
-            hi = np.where(todo & ~ok, mid, hi)
+        lo, hi = _bisect(lo, hi, lambda k: binom.logpmf(k, n, sh) <= lv, ok_is_low=True)
         out[h] = np.where(lo >= 0, binom.cdf(lo, n, sh), 0.0)
 
     # Cold: f decreases on [mode, n]; find the smallest k in (mode, n] with f(k) <= level.
@@ -123,13 +133,7 @@ def _far_tail(x: np.ndarray, n: int, s: np.ndarray) -> np.ndarray:
             lo = np.where(grow, hi, lo)
             step = np.where(grow, 2 * step, step)
             hi = np.where(grow, np.minimum(hi + step, n + 1.0), hi)
-        while True:  # f(hi) <= level or hi = n + 1 (none)
-            todo = hi - lo > 1
-            if not todo.any():
-                break
-            mid = np.floor((lo + hi) / 2)
-            ok = binom.logpmf(mid, n, sc) <= lv
-            hi = np.where(todo & ok, mid, hi)
-            lo = np.where(todo & ~ok, mid, lo)
+        # f(hi) <= level or hi = n + 1 (none)
+        lo, hi = _bisect(lo, hi, lambda k: binom.logpmf(k, n, sc) <= lv, ok_is_low=False)
         out[c] = np.where(hi <= n, binom.sf(hi - 1, n, sc), 0.0)
     return out
